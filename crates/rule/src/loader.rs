@@ -1,0 +1,295 @@
+//! Loading rule files and folders into a [`RuleSet`].
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::document::{Document, DocumentKind};
+use crate::parse::parse_document;
+use crate::source::{SourceFile, Span};
+use crate::yaml::parse_documents;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Rule files larger than this are refused (Sigma rules are a few kilobytes).
+pub const MAX_RULE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// One rule file: its text, its documents, and problems with the file as a whole.
+#[derive(Debug)]
+pub struct RuleFile {
+    pub source: Arc<SourceFile>,
+    pub documents: Vec<Document>,
+    /// Problems that concern the file rather than one document (unreadable, invalid YAML).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl RuleFile {
+    pub fn path(&self) -> &Path {
+        self.source.path()
+    }
+
+    /// Every diagnostic of the file and its documents.
+    pub fn all_diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .chain(self.documents.iter().flat_map(|d| d.diagnostics.iter()))
+    }
+}
+
+/// Parses rule text that was read from `path`.
+pub fn parse_source(source: Arc<SourceFile>) -> RuleFile {
+    let text = source.text();
+    match parse_documents(text) {
+        Ok(nodes) => {
+            let documents: Vec<Document> = nodes
+                .into_iter()
+                .enumerate()
+                .map(|(i, node)| parse_document(i, node, text))
+                .collect();
+            let mut diagnostics = Vec::new();
+            if documents.is_empty() {
+                diagnostics.push(Diagnostic::error(
+                    "schema",
+                    "the file holds no YAML document",
+                ));
+            }
+            RuleFile {
+                source,
+                documents,
+                diagnostics,
+            }
+        }
+        Err(error) => RuleFile {
+            diagnostics: vec![
+                Diagnostic::error("yaml", format!("invalid YAML: {}", error.message))
+                    .at(error.span),
+            ],
+            source,
+            documents: Vec::new(),
+        },
+    }
+}
+
+/// Reads and parses one file. Unreadable, oversized or non-UTF-8 files give a file-level error.
+pub fn load_file(path: &Path) -> RuleFile {
+    let failed = |message: String| RuleFile {
+        source: SourceFile::new(path, String::new()),
+        documents: Vec::new(),
+        diagnostics: vec![Diagnostic::error("io", message)],
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > MAX_RULE_FILE_BYTES => {
+            return failed(format!(
+                "{} bytes is too large for a rule file (limit {MAX_RULE_FILE_BYTES})",
+                meta.len()
+            ));
+        }
+        Err(e) => return failed(format!("cannot read: {e}")),
+        Ok(_) => {}
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) => return failed(format!("cannot read: {e}")),
+    };
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.replace_range(..3, "");
+            }
+            parse_source(SourceFile::new(path, text))
+        }
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let source = SourceFile::new(path, lossy);
+            RuleFile {
+                diagnostics: vec![
+                    Diagnostic::error("io", format!("invalid UTF-8 at byte {offset}"))
+                        .at(Span::point(offset as u32)),
+                ],
+                source,
+                documents: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Whether a path names a rule file (`.yml` or `.yaml`).
+pub fn is_rule_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+}
+
+/// Expands files and folders (recursively) into a sorted list of rule files. Missing paths are
+/// returned as errors.
+pub fn collect_rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            for entry in walkdir::WalkDir::new(path).follow_links(true) {
+                match entry {
+                    Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
+                        files.push(e.into_path())
+                    }
+                    Ok(_) => {}
+                    Err(e) => errors.push((path.clone(), e.to_string())),
+                }
+            }
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            errors.push((path.clone(), "no such file or directory".into()));
+        }
+    }
+    files.sort();
+    files.dedup();
+    (files, errors)
+}
+
+/// Every rule file of a run, in a deterministic order (sorted paths).
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub files: Vec<RuleFile>,
+}
+
+/// A reference to one document of a [`RuleSet`].
+#[derive(Clone, Copy, Debug)]
+pub struct DocRef<'a> {
+    pub file: &'a RuleFile,
+    pub document: &'a Document,
+}
+
+impl<'a> DocRef<'a> {
+    pub fn kind(&self) -> Option<&'a DocumentKind> {
+        self.document.kind.as_ref()
+    }
+}
+
+impl RuleSet {
+    /// Loads files and folders in parallel.
+    pub fn load(paths: &[PathBuf]) -> (RuleSet, Vec<(PathBuf, String)>) {
+        let (files, errors) = collect_rule_files(paths);
+        let files = files.par_iter().map(|p| load_file(p)).collect();
+        (RuleSet { files }, errors)
+    }
+
+    /// Builds a set from in-memory sources (tests, embedded rule packs).
+    pub fn from_sources(sources: impl IntoIterator<Item = Arc<SourceFile>>) -> RuleSet {
+        RuleSet {
+            files: sources.into_iter().map(parse_source).collect(),
+        }
+    }
+
+    pub fn extend(&mut self, other: RuleSet) {
+        self.files.extend(other.files);
+    }
+
+    pub fn documents(&self) -> impl Iterator<Item = DocRef<'_>> {
+        self.files.iter().flat_map(|file| {
+            file.documents
+                .iter()
+                .map(move |document| DocRef { file, document })
+        })
+    }
+
+    /// Index of documents by `id` and by `name`, for correlation and filter references.
+    pub fn index(&self) -> RuleIndex<'_> {
+        let mut by_id: HashMap<&str, Vec<DocRef<'_>>> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<DocRef<'_>>> = HashMap::new();
+        for doc in self.documents() {
+            if let Some(meta) = doc.document.meta() {
+                if let Some(id) = meta.id() {
+                    by_id.entry(id).or_default().push(doc);
+                }
+                if let Some(name) = meta.name() {
+                    by_name.entry(name).or_default().push(doc);
+                }
+            }
+        }
+        RuleIndex { by_id, by_name }
+    }
+
+    /// Counts of diagnostics per severity over every file.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.files
+            .iter()
+            .flat_map(|f| f.all_diagnostics())
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
+/// Lookup of documents by id or name.
+pub struct RuleIndex<'a> {
+    pub by_id: HashMap<&'a str, Vec<DocRef<'a>>>,
+    pub by_name: HashMap<&'a str, Vec<DocRef<'a>>>,
+}
+
+impl<'a> RuleIndex<'a> {
+    /// The document a correlation or filter names (an id or a name).
+    pub fn resolve(&self, reference: &str) -> Option<DocRef<'a>> {
+        self.by_id
+            .get(reference)
+            .or_else(|| self.by_name.get(reference))
+            .and_then(|docs| docs.first().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_yaml_is_a_file_error_with_position() {
+        let file = parse_source(SourceFile::new("x.yml", "title: a\ndetection: [\n"));
+        assert!(file.documents.is_empty());
+        assert_eq!(file.diagnostics[0].code, "yaml");
+        assert!(file.diagnostics[0].span.is_some());
+    }
+
+    #[test]
+    fn several_documents_per_file() {
+        let text = "title: a\nlogsource: {product: x}\ndetection: {s: {F: 1}, condition: s}\n---\ntitle: c\ncorrelation: {type: event_count, rules: [a], group-by: [F], timespan: 1h, condition: {gte: 2}}\n";
+        let file = parse_source(SourceFile::new("x.yml", text));
+        assert_eq!(file.documents.len(), 2);
+        assert_eq!(file.documents[0].kind.as_ref().unwrap().kind_name(), "rule");
+        assert_eq!(
+            file.documents[1].kind.as_ref().unwrap().kind_name(),
+            "correlation"
+        );
+        assert!(
+            file.all_diagnostics().next().is_none(),
+            "{:?}",
+            file.all_diagnostics().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn unreadable_and_non_utf8_files_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.yml");
+        std::fs::write(&bad, b"title: caf\xe9\n").unwrap();
+        let file = load_file(&bad);
+        assert_eq!(file.diagnostics[0].message, "invalid UTF-8 at byte 10");
+        let missing = load_file(&dir.path().join("missing.yml"));
+        assert!(missing.diagnostics[0].message.starts_with("cannot read"));
+    }
+
+    #[test]
+    fn folders_are_walked_in_sorted_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for name in ["b.yml", "a.yaml", "sub/c.yml", "notes.txt"] {
+            std::fs::write(dir.path().join(name), "title: x\n").unwrap();
+        }
+        let (files, errors) =
+            collect_rule_files(&[dir.path().to_path_buf(), dir.path().join("nope")]);
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.yaml", "b.yml", "sub/c.yml"]);
+        assert_eq!(errors.len(), 1);
+    }
+}
