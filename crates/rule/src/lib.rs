@@ -17,6 +17,7 @@ pub mod modifier;
 pub mod parse;
 pub mod source;
 pub mod string;
+pub mod validate;
 pub mod value;
 pub mod yaml;
 

@@ -87,3 +87,40 @@ fn unsupported_rules_parse_or_fail_with_a_located_message() {
         }
     }
 }
+
+/// SigmaHQ's CI passes every rule under `rules/`, so `sigrun check` must find no errors there
+/// (warnings and notes are allowed: the corpus uses ATT&CK v19 tags, for one).
+#[test]
+fn check_reports_no_errors_on_sigmahq_rules() {
+    use sigrun_rule::validate::{Options, validate};
+    let Some(shared) = shared() else { return };
+    let (set, _) = RuleSet::load(&[shared.join("corpus/sigma/rules")]);
+    assert!(set.files.len() > 3_000);
+    let findings = validate(
+        &set,
+        sigrun_attack::AttackData::embedded(),
+        &Options::default(),
+    );
+    let mut errors = Vec::new();
+    let mut histogram = std::collections::BTreeMap::new();
+    for file_findings in &findings {
+        let file = &set.files[file_findings.file];
+        for d in &file_findings.diagnostics {
+            *histogram.entry((d.severity.as_str(), d.code)).or_insert(0) += 1;
+            if d.severity == Severity::Error {
+                errors.push(sigrun_rule::diagnostic::render(
+                    &file.source,
+                    d,
+                    Default::default(),
+                ));
+            }
+        }
+    }
+    println!("findings on rules/: {histogram:?}");
+    assert!(
+        errors.is_empty(),
+        "{} errors:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
