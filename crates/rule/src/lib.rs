@@ -12,6 +12,7 @@ pub mod condition;
 pub mod detection;
 pub mod diagnostic;
 pub mod document;
+pub mod filter;
 pub mod loader;
 pub mod modifier;
 pub mod parse;
