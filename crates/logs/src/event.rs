@@ -1,0 +1,370 @@
+//! The flat, borrowed view of one event that the matching engine reads fields from.
+//!
+//! A reader flattens every event into one reusable [`EventBuf`]: a single `String` holding all
+//! field names and values back to back, and a `Vec` of [`Entry`] spans into it. Nothing is
+//! allocated per event once the buffers have grown to the largest event seen. The buffer is then
+//! lent out as an [`Event`], which is `Copy` and only valid while the reader's callback runs.
+
+use std::fmt;
+
+use crate::problem::Location;
+
+/// What kind of JSON scalar a value was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueKind {
+    /// A JSON string; the text is unescaped.
+    String,
+    /// A JSON number; the text is exactly as written in the source (`4688`, `-1.5`, `1e3`).
+    Number,
+    /// `true` or `false`; the text is `"true"` or `"false"`.
+    Bool,
+    /// JSON `null`; the text is empty.
+    Null,
+}
+
+/// One value of a field: its kind and its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Value<'a> {
+    kind: ValueKind,
+    text: &'a str,
+}
+
+impl<'a> Value<'a> {
+    /// A value of `kind` whose text is `text` (see [`ValueKind`] for what the text holds).
+    pub fn new(kind: ValueKind, text: &'a str) -> Self {
+        Value { kind, text }
+    }
+
+    /// The kind of JSON scalar this value was.
+    pub fn kind(&self) -> ValueKind {
+        self.kind
+    }
+
+    /// The value as text: strings unescaped, numbers as written, `true`/`false`, `""` for null.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Whether the value is JSON `null`.
+    pub fn is_null(&self) -> bool {
+        self.kind == ValueKind::Null
+    }
+}
+
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text)
+    }
+}
+
+/// How an event's JSON is shaped, which decides its field names and where its header is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// `{"Event": {"System": {…}, "EventData": {…} | "UserData": {…}}}`, as the `evtx` crate and
+    /// `evtx_dump` render a record (every EVTX record is read in this layout).
+    WindowsNested,
+    /// One flat object per event with the EventData fields as top-level keys and an envelope
+    /// (`EventID`, `Channel`, `Hostname`, `SourceName`, …), as NXLog or legacy Winlogbeat write.
+    WindowsFlat,
+    /// Elastic Common Schema: `winlog.event_data.*`, `winlog.channel`, `process.*`, `host.name`…
+    Ecs,
+}
+
+/// Which layout to read JSON events in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LayoutChoice {
+    /// Decide for each event from its top-level keys: an `Event` object makes it
+    /// [`Layout::WindowsNested`], a `winlog` or `ecs` key (object or dotted prefix) makes it
+    /// [`Layout::Ecs`], anything else is [`Layout::WindowsFlat`]. Deciding per event costs
+    /// nothing measurable and keeps mixed files and any split into work units consistent.
+    #[default]
+    Auto,
+    /// Read every event in this layout.
+    Fixed(Layout),
+}
+
+/// A span of [`EventBuf`]'s text. `u32` keeps entries small; the flattener refuses events whose
+/// text would not fit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+impl Span {
+    /// The span `start..end` of the text (the flattener keeps the text under `u32::MAX`).
+    pub(crate) fn new(start: usize, end: usize) -> Self {
+        Span {
+            start: start as u32,
+            len: (end - start) as u32,
+        }
+    }
+
+    pub(crate) fn get(self, text: &str) -> &str {
+        let start = self.start as usize;
+        text.get(start..start + self.len as usize).unwrap_or("")
+    }
+}
+
+/// One `(name, value)` pair of a flattened event.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    /// Cheap pre-filter for name lookups: length, first and last byte of the name.
+    pub(crate) name_key: u32,
+    pub(crate) name: Span,
+    pub(crate) value: Span,
+    pub(crate) kind: ValueKind,
+}
+
+/// The key that [`Entry::name_key`] holds for `name`: a lookup compares it before any bytes, so a
+/// scan over an event's entries rejects almost every other name in one integer comparison.
+#[inline]
+pub(crate) fn name_key(name: &str) -> u32 {
+    let bytes = name.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last)) => {
+            ((bytes.len().min(0xffff) as u32) << 16) | (u32::from(first) << 8) | u32::from(last)
+        }
+        _ => 0,
+    }
+}
+
+/// The normalized header of an event, filled by every layout.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Header {
+    pub(crate) event_id: Option<u32>,
+    pub(crate) record_id: Option<u64>,
+    pub(crate) channel: Option<Span>,
+    pub(crate) provider: Option<Span>,
+    pub(crate) computer: Option<Span>,
+    pub(crate) timestamp: Option<Span>,
+}
+
+/// The reusable buffer one event is flattened into. Create one per thread (a
+/// [`ReadScratch`](crate::ReadScratch) holds one) and let the readers refill it for every event.
+#[derive(Debug)]
+pub struct EventBuf {
+    pub(crate) text: String,
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) header: Header,
+    pub(crate) layout: Layout,
+    /// Name of the field being built while flattening (kept here so that it is reused).
+    pub(crate) path: String,
+    /// Where the flattener decodes strings it checks but does not keep.
+    pub(crate) scratch: String,
+    pub(crate) location: Location,
+    pub(crate) recovered: bool,
+}
+
+impl Default for EventBuf {
+    fn default() -> Self {
+        EventBuf::new()
+    }
+}
+
+impl EventBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        EventBuf {
+            text: String::with_capacity(4096),
+            entries: Vec::with_capacity(64),
+            header: Header::default(),
+            layout: Layout::WindowsFlat,
+            path: String::with_capacity(128),
+            scratch: String::new(),
+            location: Location::Source,
+            recovered: false,
+        }
+    }
+
+    /// Forget the previous event, keeping the allocations.
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.entries.clear();
+        self.path.clear();
+        self.header = Header::default();
+        self.location = Location::Source;
+        self.recovered = false;
+    }
+
+    /// View the flattened event; `raw` is the JSON text it was flattened from.
+    pub fn event<'a>(&'a self, raw: &'a [u8]) -> Event<'a> {
+        Event { buf: self, raw }
+    }
+
+    pub(crate) fn push_text(&mut self, text: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(text);
+        Span {
+            start: start as u32,
+            len: text.len() as u32,
+        }
+    }
+}
+
+/// One event, borrowed from the reader's buffer: only valid during the reader's callback.
+#[derive(Clone, Copy)]
+pub struct Event<'a> {
+    buf: &'a EventBuf,
+    raw: &'a [u8],
+}
+
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("layout", &self.layout())
+            .field("location", &self.location())
+            .field("event_id", &self.event_id())
+            .field("channel", &self.channel())
+            .field("fields", &self.fields().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<'a> Event<'a> {
+    /// All values of the field `name` (several when the source had an array or repeated
+    /// `Data` elements), in document order. The name is matched exactly and case-sensitively.
+    pub fn get<'n>(&self, name: &'n str) -> Values<'a, 'n> {
+        Values {
+            entries: self.buf.entries.iter(),
+            text: &self.buf.text,
+            name,
+            key: name_key(name),
+        }
+    }
+
+    /// The first value of the field `name`.
+    pub fn first(&self, name: &str) -> Option<Value<'a>> {
+        self.get(name).next()
+    }
+
+    /// Whether the event has a field `name` (with any value, null included).
+    pub fn has(&self, name: &str) -> bool {
+        self.first(name).is_some()
+    }
+
+    /// Every `(name, value)` pair in document order, for keyword searches and output. In the
+    /// [`Layout::WindowsFlat`] layout, `Provider_Name` and `Computer` copies of the envelope
+    /// come last when the source had no such keys.
+    pub fn fields(&self) -> Fields<'a> {
+        Fields {
+            entries: self.buf.entries.iter(),
+            text: &self.buf.text,
+        }
+    }
+
+    /// How many `(name, value)` pairs [`Event::fields`] yields.
+    pub fn field_count(&self) -> usize {
+        self.buf.entries.len()
+    }
+
+    /// The event ID (`System/EventID`, `EventID`, `winlog.event_id` or `event.code`), when it
+    /// is a decimal number that fits.
+    pub fn event_id(&self) -> Option<u32> {
+        self.buf.header.event_id
+    }
+
+    /// The channel (`System/Channel`, `Channel`, `winlog.channel`).
+    pub fn channel(&self) -> Option<&'a str> {
+        self.header_text(self.buf.header.channel)
+    }
+
+    /// The provider (`System/Provider@Name`; `Provider_Name`, `SourceName` or `ProviderName`;
+    /// `winlog.provider_name`).
+    pub fn provider(&self) -> Option<&'a str> {
+        self.header_text(self.buf.header.provider)
+    }
+
+    /// The computer (`System/Computer`; `Computer` or `Hostname`; `winlog.computer_name`,
+    /// `host.name` or `host.hostname`).
+    pub fn computer(&self) -> Option<&'a str> {
+        self.header_text(self.buf.header.computer)
+    }
+
+    /// The time as found in the source (`System/TimeCreated@SystemTime`; `TimeCreated`,
+    /// `EventTime` or `@timestamp`; `@timestamp`), not parsed.
+    pub fn timestamp(&self) -> Option<&'a str> {
+        self.header_text(self.buf.header.timestamp)
+    }
+
+    /// The record ID (`System/EventRecordID`; `RecordNumber` or `EventRecordID`;
+    /// `winlog.record_id`). For EVTX records this is the rendered System value, which can
+    /// differ from the record header's ID in [`Location::Record`].
+    pub fn record_id(&self) -> Option<u64> {
+        self.buf.header.record_id
+    }
+
+    /// The event as JSON text: the source's bytes for JSON input, the `evtx` crate's compact
+    /// JSON rendering for EVTX records.
+    pub fn raw_json(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The layout the event was read in.
+    pub fn layout(&self) -> Layout {
+        self.buf.layout
+    }
+
+    /// Where the event is in its source.
+    pub fn location(&self) -> Location {
+        self.buf.location
+    }
+
+    /// Whether the record was carved from unallocated EVTX chunk space
+    /// ([`ReadOptions::recover_records`](crate::ReadOptions::recover_records)).
+    pub fn is_recovered(&self) -> bool {
+        self.buf.recovered
+    }
+
+    fn header_text(&self, span: Option<Span>) -> Option<&'a str> {
+        span.map(|s| s.get(&self.buf.text))
+    }
+}
+
+/// The values of one field of an [`Event`] (see [`Event::get`]).
+#[derive(Clone)]
+pub struct Values<'a, 'n> {
+    entries: std::slice::Iter<'a, Entry>,
+    text: &'a str,
+    name: &'n str,
+    key: u32,
+}
+
+impl<'a> Iterator for Values<'a, '_> {
+    type Item = Value<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Value<'a>> {
+        for entry in self.entries.by_ref() {
+            if entry.name_key == self.key && entry.name.get(self.text) == self.name {
+                return Some(Value::new(entry.kind, entry.value.get(self.text)));
+            }
+        }
+        None
+    }
+}
+
+/// Every `(name, value)` pair of an [`Event`] (see [`Event::fields`]).
+#[derive(Clone)]
+pub struct Fields<'a> {
+    entries: std::slice::Iter<'a, Entry>,
+    text: &'a str,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (&'a str, Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.entries.next()?;
+        Some((
+            entry.name.get(self.text),
+            Value::new(entry.kind, entry.value.get(self.text)),
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Fields<'_> {}

@@ -1,0 +1,330 @@
+//! Read a range of an EVTX file's chunks, one 64 KiB chunk in memory at a time.
+//!
+//! Each record is rendered to JSON by the `evtx` crate (its public chunk API: measured as fast
+//! as its parser's internal per-chunk renderer on the attack samples, and faster than its
+//! record iterator) and flattened like any nested Windows JSON event. Chunks are read at their
+//! fixed offsets, in file order, so a file splits into independent work units; a damaged
+//! chunk, record or file header is reported and skipped, and a panic inside `evtx` costs the
+//! rest of its chunk only.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::{ControlFlow, Range};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Arc;
+
+use evtx::err::EvtxError;
+use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
+
+use crate::flatten::flatten_event;
+use crate::problem::{Location, ProblemKind, ReadError, ReadProblem, UnitStats, error_chain};
+use crate::{Event, EventBuf, Layout, LayoutChoice, ReadOptions};
+
+/// Size of the file header block that precedes the first chunk.
+pub(crate) const FILE_HEADER_SIZE: u64 = 4096;
+/// Size of a chunk.
+pub(crate) const CHUNK_SIZE: u64 = 65536;
+/// Size of a chunk's header, the least of a chunk that can be parsed.
+const CHUNK_HEADER_SIZE: usize = 512;
+/// The first bytes of an EVTX file.
+pub(crate) const FILE_MAGIC: &[u8; 8] = b"ElfFile\0";
+const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
+/// Bytes between a record's start and its BinXML.
+const RECORD_HEADER_SIZE: u64 = 24;
+
+/// How many chunks (the last one possibly cut short) a file of `len` bytes holds.
+pub(crate) fn chunk_count(len: u64) -> u64 {
+    len.saturating_sub(FILE_HEADER_SIZE).div_ceil(CHUNK_SIZE)
+}
+
+/// Everything one unit's read needs.
+pub(crate) struct EvtxRead<'a> {
+    pub(crate) path: &'a Arc<Path>,
+    pub(crate) chunks: Range<u64>,
+    pub(crate) options: &'a ReadOptions,
+}
+
+/// Read the records of `read.chunks`.
+pub(crate) fn read_evtx(
+    read: &EvtxRead<'_>,
+    chunk_buffer: &mut Vec<u8>,
+    event: &mut EventBuf,
+    on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    on_problem: &mut dyn FnMut(ReadProblem),
+) -> Result<UnitStats, ReadError> {
+    let path = read.path;
+    let mut file = File::open(path).map_err(|e| ReadError::io(path, "open", e))?;
+    let mut unit = Unit {
+        path,
+        stats: UnitStats::default(),
+        validate_checksums: read.options.validate_checksums,
+        on_problem,
+    };
+    if read.chunks.start == 0 {
+        unit.check_file_header(&mut file)?;
+    }
+    let settings = Arc::new(
+        ParserSettings::new()
+            .indent(false)
+            .separate_json_attributes(false)
+            .validate_checksums(read.options.validate_checksums)
+            .recover_records(read.options.recover_records),
+    );
+    for chunk in read.chunks.clone() {
+        let offset = FILE_HEADER_SIZE + chunk * CHUNK_SIZE;
+        let read_error = |e| ReadError::io(path, format!("read at byte {offset}"), e);
+        // The header first: most files end in never-used chunks, all zeroes, not worth reading.
+        chunk_buffer.clear();
+        let available =
+            read_into(&mut file, offset, chunk_buffer, CHUNK_HEADER_SIZE).map_err(read_error)?;
+        if available == 0 {
+            break;
+        }
+        if !chunk_buffer.starts_with(CHUNK_MAGIC) {
+            let kind = if chunk_buffer.iter().all(|&b| b == 0) {
+                continue;
+            } else if available < CHUNK_HEADER_SIZE {
+                ProblemKind::TruncatedChunk {
+                    available: available as u64,
+                }
+            } else {
+                ProblemKind::EvtxChunk("invalid chunk header magic".into())
+            };
+            unit.problem(Location::Chunk { chunk }, kind);
+            continue;
+        }
+        let mut available = available;
+        if available == CHUNK_HEADER_SIZE {
+            let rest = offset + CHUNK_HEADER_SIZE as u64;
+            let want = CHUNK_SIZE as usize - CHUNK_HEADER_SIZE;
+            available += read_into(&mut file, rest, chunk_buffer, want).map_err(read_error)?;
+        }
+        if available < CHUNK_SIZE as usize {
+            let kind = ProblemKind::TruncatedChunk {
+                available: available as u64,
+            };
+            unit.problem(Location::Chunk { chunk }, kind);
+            if available < CHUNK_HEADER_SIZE {
+                continue;
+            }
+        }
+        // The parser needs the whole chunk: what the file lacks reads as zeroes (free space).
+        chunk_buffer.resize(CHUNK_SIZE as usize, 0);
+        let data = std::mem::take(chunk_buffer);
+        let flow = unit.chunk(
+            (chunk, available),
+            data,
+            &settings,
+            chunk_buffer,
+            event,
+            on_event,
+        );
+        if flow.is_break() {
+            unit.stats.stopped = true;
+            break;
+        }
+    }
+    Ok(unit.stats)
+}
+
+/// Append up to `want` bytes read at `offset` to `buffer`; return how many the file had.
+fn read_into(
+    file: &mut File,
+    offset: u64,
+    buffer: &mut Vec<u8>,
+    want: usize,
+) -> std::io::Result<usize> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.take(want as u64).read_to_end(buffer)
+}
+
+struct Unit<'a> {
+    path: &'a Arc<Path>,
+    stats: UnitStats,
+    validate_checksums: bool,
+    on_problem: &'a mut dyn FnMut(ReadProblem),
+}
+
+impl Unit<'_> {
+    fn problem(&mut self, location: Location, kind: ProblemKind) {
+        self.stats.problems += 1;
+        (self.on_problem)(ReadProblem {
+            path: Arc::clone(self.path),
+            location,
+            kind,
+        });
+    }
+
+    /// Fail on a file that is not EVTX; report a damaged header, whose chunks are read anyway
+    /// (they are found at fixed offsets).
+    fn check_file_header(&mut self, file: &mut File) -> Result<(), ReadError> {
+        let mut header = [0; FILE_HEADER_SIZE as usize];
+        let mut filled = 0;
+        while filled < header.len() {
+            match file.read(&mut header[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReadError::io(self.path, "read at byte 0", e)),
+            }
+        }
+        if !header.starts_with(FILE_MAGIC) {
+            return Err(ReadError::NotEvtx {
+                path: self.path.to_path_buf(),
+                reason: "no `ElfFile` signature".into(),
+            });
+        }
+        let damage = match EvtxFileHeader::from_bytes(&header[..filled]) {
+            Ok(parsed) if parsed.validate_checksum() => None,
+            Ok(parsed) => Some(format!(
+                "checksum {:#010x} stored, {:#010x} computed",
+                parsed.checksum, parsed.computed_checksum
+            )),
+            Err(e) => Some(error_chain(&e)),
+        };
+        if let Some(reason) = damage {
+            self.problem(Location::Source, ProblemKind::EvtxFileHeader(reason));
+        }
+        Ok(())
+    }
+
+    /// Read the records of one chunk (`data`, which is given back through `buffer`), of
+    /// which the file had `available` bytes.
+    fn chunk(
+        &mut self,
+        (chunk, available): (u64, usize),
+        data: Vec<u8>,
+        settings: &Arc<ParserSettings>,
+        buffer: &mut Vec<u8>,
+        event: &mut EventBuf,
+        on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let location = Location::Chunk { chunk };
+        let mut chunk_data = match EvtxChunkData::new(data, self.validate_checksums) {
+            Ok(chunk_data) => chunk_data,
+            Err(e) => {
+                self.problem(location, ProblemKind::EvtxChunk(error_chain(&e)));
+                return ControlFlow::Continue(());
+            }
+        };
+        chunk_data.number = Some(chunk);
+        let flow = self.records(
+            (chunk, available),
+            &mut chunk_data,
+            settings,
+            event,
+            on_event,
+        );
+        *buffer = chunk_data.data;
+        flow
+    }
+
+    fn records(
+        &mut self,
+        (chunk, available): (u64, usize),
+        chunk_data: &mut EvtxChunkData,
+        settings: &Arc<ParserSettings>,
+        event: &mut EventBuf,
+        on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let location = Location::Chunk { chunk };
+        let settings = Arc::clone(settings);
+        let parsed = catch_unwind(AssertUnwindSafe(move || chunk_data.parse(settings)));
+        let mut parsed = match parsed {
+            Ok(Ok(parsed)) => parsed,
+            Ok(Err(e)) => {
+                self.problem(location, ProblemKind::EvtxChunk(error_chain(&e)));
+                return ControlFlow::Continue(());
+            }
+            Err(panic) => {
+                self.problem(location, ProblemKind::EvtxPanic(panic_message(&*panic)));
+                return ControlFlow::Continue(());
+            }
+        };
+        let mut records = parsed.iter();
+        loop {
+            let record = match catch_unwind(AssertUnwindSafe(|| records.next())) {
+                Ok(None) => return ControlFlow::Continue(()),
+                Ok(Some(Ok(record))) => record,
+                Ok(Some(Err(e))) => {
+                    self.problem(
+                        record_location(chunk, &e),
+                        ProblemKind::EvtxRecord(error_chain(&e)),
+                    );
+                    continue;
+                }
+                Err(panic) => {
+                    self.problem(location, ProblemKind::EvtxPanic(panic_message(&*panic)));
+                    return ControlFlow::Continue(());
+                }
+            };
+            let record_location = Location::Record {
+                chunk,
+                record_id: Some(record.event_record_id),
+                offset: record.binxml_offset.checked_sub(RECORD_HEADER_SIZE),
+            };
+            // In a truncated file, a record that runs past the end was read from zeroes.
+            let record_end = record.binxml_offset + u64::from(record.binxml_size) + 4;
+            if record_end > available as u64 {
+                let reason = "the record runs past the end of the file".to_string();
+                self.problem(record_location, ProblemKind::EvtxRecord(reason));
+                continue;
+            }
+            let recovered = record.recovered;
+            let rendered = match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
+                Ok(Ok(rendered)) => rendered,
+                Ok(Err(e)) => {
+                    self.problem(record_location, ProblemKind::EvtxRecord(error_chain(&e)));
+                    continue;
+                }
+                Err(panic) => {
+                    self.problem(location, ProblemKind::EvtxPanic(panic_message(&*panic)));
+                    return ControlFlow::Continue(());
+                }
+            };
+            let Ok(json) = std::str::from_utf8(&rendered.data) else {
+                let reason = "its JSON rendering is not UTF-8".to_string();
+                self.problem(record_location, ProblemKind::EvtxRecord(reason));
+                continue;
+            };
+            let layout = LayoutChoice::Fixed(Layout::WindowsNested);
+            if let Err(fail) = flatten_event(json, 0, layout, event) {
+                let reason = format!("its JSON rendering could not be read: {}", fail.error);
+                self.problem(record_location, ProblemKind::EvtxRecord(reason));
+                continue;
+            }
+            event.location = record_location;
+            event.recovered = recovered;
+            self.stats.events += 1;
+            on_event(event.event(json.as_bytes()))?;
+        }
+    }
+}
+
+/// Where an `evtx` record error points.
+fn record_location(chunk: u64, error: &EvtxError) -> Location {
+    match *error {
+        EvtxError::FailedToReadRecordAt { offset, .. } => Location::Record {
+            chunk,
+            record_id: None,
+            offset: Some(offset),
+        },
+        EvtxError::FailedToParseRecord { record_id, .. } => Location::Record {
+            chunk,
+            record_id: Some(record_id),
+            offset: None,
+        },
+        _ => Location::Chunk { chunk },
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
