@@ -1,0 +1,67 @@
+//! The generic emitter: a query tree written in a dialect, with the fewest parentheses the
+//! dialect's precedence allows.
+
+use crate::dialect::{Cx, Dialect, Op, Piece};
+use crate::error::ConvertError;
+use crate::ir::Expr;
+
+/// Writes an expression. Constants never reach here ([`Expr::simplify`] removed them).
+pub(crate) fn write(
+    dialect: &dyn Dialect,
+    expr: &Expr,
+    cx: &mut Cx,
+) -> Result<Piece, ConvertError> {
+    let syntax = dialect.syntax();
+    match expr {
+        Expr::Test(test) => dialect.test(test, cx),
+        Expr::Not(inner) => Ok(syntax.negate(write(dialect, inner, cx)?)),
+        Expr::And(items) => join(dialect, items, Op::And, cx),
+        Expr::Or(items) => join(dialect, items, Op::Or, cx),
+        Expr::Const(value) => Err(ConvertError::Rule(format!(
+            "internal: constant {value} left in the query tree"
+        ))),
+    }
+}
+
+fn join(dialect: &dyn Dialect, items: &[Expr], op: Op, cx: &mut Cx) -> Result<Piece, ConvertError> {
+    let pieces = items
+        .iter()
+        .map(|item| write(dialect, item, cx))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(dialect.syntax().join(pieces, op))
+}
+
+/// Writes the rule's expression, moving the top-level `and` terms the dialect can only write
+/// as pipeline stages (SPL `| regex`) out of the expression. `None` when every term moved.
+pub(crate) fn write_with_pipes(
+    dialect: &dyn Dialect,
+    expr: &Expr,
+    cx: &mut Cx,
+) -> Result<(Option<Piece>, Vec<String>), ConvertError> {
+    let terms: Vec<&Expr> = match expr {
+        Expr::And(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut inline = Vec::with_capacity(terms.len());
+    let mut pipes = Vec::new();
+    for term in terms {
+        let piped = match term {
+            Expr::Test(test) => dialect.pipe(test, false, cx),
+            Expr::Not(inner) => match inner.as_ref() {
+                Expr::Test(test) => dialect.pipe(test, true, cx),
+                _ => None,
+            },
+            _ => None,
+        };
+        match piped {
+            Some(stage) => pipes.push(stage?),
+            None => inline.push(write(dialect, term, cx)?),
+        }
+    }
+    let piece = if inline.is_empty() {
+        None
+    } else {
+        Some(dialect.syntax().join(inline, Op::And))
+    };
+    Ok((piece, pipes))
+}
