@@ -1,0 +1,153 @@
+//! Atoms: one rule value tested against one field, deduplicated across the whole rule set.
+//!
+//! Two rules that test `Image` ending in `\cmd.exe` share one atom, evaluated at most once per
+//! event. Fields are deduplicated too: a field is the list of event names a Sigma field
+//! resolves to in a source (the first one present is read), so `Image` in Sysmon and `Image`
+//! in Security 4688 (`NewProcessName`) are different fields.
+
+use crate::fx::FxMap;
+use crate::matcher::{Anchor, Literal, Matcher, NumKey};
+use crate::text::Glob;
+use ipnet::IpNet;
+use sigrun_rule::modifier::{CompareOp, TimePart};
+use sigrun_rule::value::FieldRefMatch;
+
+pub type AtomId = u32;
+pub type FieldId = u32;
+
+/// What an atom is tested against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AtomField {
+    Field(FieldId),
+    /// Keyword search: any value of any field.
+    Keyword,
+}
+
+/// How an atom can be answered in bulk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanKind {
+    /// Only by evaluating its matcher.
+    None,
+    /// Exactly, by the field's automaton / equality tables: after a scan, an atom that did
+    /// not fire is false.
+    Exact,
+}
+
+#[derive(Clone, Debug)]
+pub struct Atom {
+    pub field: AtomField,
+    pub matcher: Matcher,
+    pub scan: ScanKind,
+    /// Scan atoms one of which must be true whenever this one is (the longest literal of a
+    /// wildcard pattern, the lower-cased text of a cased literal, the literals a regex
+    /// match must start or end with). Empty: no hint.
+    pub hints: Box<[AtomId]>,
+}
+
+/// The identity of a matcher, for deduplication.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MatcherKey {
+    Literal(Anchor, Box<str>, bool),
+    Glob(Glob, bool),
+    Regex(String, [bool; 3]),
+    Number(NumKey, Box<str>),
+    Bool(bool),
+    Null,
+    Exists(bool),
+    Compare(CompareOp, u64),
+    TimePart(TimePart, i64),
+    Cidr(IpNet),
+    FieldRef(Option<FieldId>, FieldRefMatch),
+}
+
+/// The interning tables for fields and atoms.
+#[derive(Default)]
+pub struct AtomTable {
+    pub fields: Vec<Box<[String]>>,
+    field_ids: FxMap<Box<[String]>, FieldId>,
+    pub atoms: Vec<Atom>,
+    atom_ids: FxMap<(AtomField, MatcherKey), AtomId>,
+    /// Case-insensitive literals by their (lower-cased) text, for lookups that allocate
+    /// nothing.
+    literal_ids: FxMap<Box<str>, Vec<(AtomField, Anchor, AtomId)>>,
+    fold_buffer: String,
+}
+
+impl AtomTable {
+    pub fn field(&mut self, names: &[String]) -> FieldId {
+        if let Some(&id) = self.field_ids.get(names) {
+            return id;
+        }
+        let id = self.fields.len() as FieldId;
+        self.fields.push(names.into());
+        self.field_ids.insert(names.into(), id);
+        id
+    }
+
+    /// The atom for `key` on `field`, building its matcher with `build` the first time.
+    pub fn atom<E>(
+        &mut self,
+        field: AtomField,
+        key: MatcherKey,
+        build: impl FnOnce(&mut Self) -> Result<(Matcher, Vec<AtomId>), E>,
+    ) -> Result<AtomId, E> {
+        let key = (field, key);
+        if let Some(&id) = self.atom_ids.get(&key) {
+            return Ok(id);
+        }
+        let (matcher, hints) = build(self)?;
+        let scan = match (&matcher, field) {
+            (Matcher::Literal(Literal { cased: false, .. }), _) => ScanKind::Exact,
+            (Matcher::Number { .. }, AtomField::Field(_)) => ScanKind::Exact,
+            _ => ScanKind::None,
+        };
+        let id = self.atoms.len() as AtomId;
+        self.atoms.push(Atom {
+            field,
+            matcher,
+            scan,
+            hints: hints.into(),
+        });
+        self.atom_ids.insert(key, id);
+        Ok(id)
+    }
+
+    /// The case-insensitive literal atom for `text` lower-cased, without allocating when it
+    /// exists already (the common case: rules share most literals).
+    pub fn literal_folding(&mut self, field: AtomField, anchor: Anchor, text: &str) -> AtomId {
+        self.fold_buffer.clear();
+        crate::text::push_lower(&mut self.fold_buffer, text);
+        if let Some(candidates) = self.literal_ids.get(self.fold_buffer.as_str())
+            && let Some(&(_, _, id)) = candidates
+                .iter()
+                .find(|(f, a, _)| *f == field && *a == anchor)
+        {
+            return id;
+        }
+        let lower_text = std::mem::take(&mut self.fold_buffer);
+        let id = self.literal(field, anchor, &lower_text);
+        self.fold_buffer = lower_text;
+        id
+    }
+
+    /// A case-insensitive literal atom (always buildable).
+    pub fn literal(&mut self, field: AtomField, anchor: Anchor, lower_text: &str) -> AtomId {
+        let key = MatcherKey::Literal(anchor, lower_text.into(), false);
+        let result: Result<AtomId, std::convert::Infallible> = self.atom(field, key, |_| {
+            Ok((
+                Matcher::Literal(Literal::new(anchor, lower_text, false)),
+                Vec::new(),
+            ))
+        });
+        match result {
+            Ok(id) => {
+                let entry = self.literal_ids.entry(lower_text.into()).or_default();
+                if !entry.iter().any(|(f, a, _)| *f == field && *a == anchor) {
+                    entry.push((field, anchor, id));
+                }
+                id
+            }
+            Err(never) => match never {},
+        }
+    }
+}

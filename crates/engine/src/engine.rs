@@ -1,0 +1,762 @@
+//! The compiled rule set and the per-event matcher.
+//!
+//! For each event:
+//! 1. dispatch on (channel, event id) to a bucket of candidate variants; an event no rule
+//!    can apply to costs one lookup;
+//! 2. walk the event's fields once, filing each value the rule set reads into per-field slots
+//!    (no allocation: the slot table and value list live in the [`Scratch`]);
+//! 3. scan the fields that carry the bucket's trigger atoms: one hash lookup and one
+//!    Aho-Corasick pass per value answers every literal atom on the field;
+//! 4. evaluate, in rule order, the variants without triggers and those whose trigger fired,
+//!    short-circuiting, with every atom computed at most once per event (epoch stamps, never
+//!    cleared).
+
+use crate::atoms::{Atom, AtomField, AtomId, FieldId, ScanKind};
+use crate::dispatch::{CondValue, DispatchTable, Selector};
+use crate::event::{EventView, FieldValue};
+use crate::fx::{FxMap, NameTable};
+use crate::matcher::{Matcher, fieldref_holds};
+use crate::scan::FieldScan;
+use crate::text::push_lower;
+use crate::tree::Node;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A rule that matched an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Match<'a> {
+    /// The caller's id of the rule.
+    pub rule: usize,
+    /// The pipeline source (variant) through which it matched, e.g. `sysmon_process_creation`.
+    pub source: &'a str,
+}
+
+/// Sizes and timings of a compiled engine.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+    pub rules: usize,
+    pub variants: usize,
+    /// Variants evaluated for every event of their buckets (no trigger literal).
+    pub untriggered_variants: usize,
+    pub atoms: usize,
+    pub scan_atoms: usize,
+    pub fields: usize,
+    pub automata: usize,
+    pub automaton_patterns: usize,
+    /// Fields whose automaton could not be built (their atoms are evaluated one by one).
+    pub scan_failures: usize,
+    pub buckets: usize,
+    pub lowering: Duration,
+    pub automata_build: Duration,
+    /// The largest automata: (event field, patterns, build time), largest first.
+    pub largest_automata: Vec<(String, usize, Duration)>,
+    pub total: Duration,
+}
+
+pub(crate) struct Variant {
+    pub rule: u32,
+    pub source: Box<str>,
+    pub root: u32,
+    /// `None` when dispatch alone proves the source selects the event.
+    pub selector: Option<Selector>,
+}
+
+pub(crate) struct Bucket {
+    pub members: usize,
+    /// Variants without triggers, sorted.
+    pub always: Box<[u32]>,
+    /// Trigger atom → range of `pool` (sorted variant ids).
+    pub triggers: FxMap<AtomId, (u32, u32)>,
+    pub pool: Box<[u32]>,
+    /// Fields to scan: those of the trigger atoms.
+    pub scan_fields: Box<[FieldId]>,
+    /// The keyword scan to run over every value (index into `keyword_scans`), when the
+    /// bucket has keyword triggers. It holds every keyword scan atom of the bucket's variants.
+    pub keyword_scan: Option<u32>,
+    /// Some variant searches keywords: keep every value of the event.
+    pub collect_all: bool,
+}
+
+pub(crate) struct Parts {
+    pub rule_ids: Vec<usize>,
+    pub variants: Vec<Variant>,
+    /// Every variant's full selector (for the exhaustive path).
+    pub selectors: Vec<Selector>,
+    pub nodes: Vec<Node>,
+    pub kids: Vec<u32>,
+    pub atoms: Vec<Atom>,
+    pub fields: Vec<Box<[String]>>,
+    pub names: NameTable<(u32, u32)>,
+    pub name_targets: Vec<(FieldId, u16)>,
+    pub scans: Vec<Option<FieldScan>>,
+    pub keyword_scans: Vec<FieldScan>,
+    pub dispatch: DispatchTable,
+    pub buckets: Vec<Bucket>,
+    pub stats: EngineStats,
+}
+
+/// A compiled rule set. Immutable and `Send + Sync`: share one across threads, each with its
+/// own [`Scratch`].
+pub struct Engine {
+    id: u64,
+    p: Parts,
+}
+
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
+
+const NIL: u32 = u32::MAX;
+/// Epochs stay below this so that `epoch << 1 | bit` fits in a `u32`.
+const MAX_EPOCH: u32 = 1 << 30;
+
+impl Engine {
+    pub(crate) fn from_parts(parts: Parts) -> Engine {
+        Engine {
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            p: parts,
+        }
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.p.stats
+    }
+
+    /// The caller's ids of the compiled rules, ascending.
+    pub fn rule_ids(&self) -> &[usize] {
+        &self.p.rule_ids
+    }
+
+    /// Per-thread working memory for [`Engine::match_event`].
+    pub fn new_scratch(&self) -> Scratch {
+        let mut scratch = Scratch::default();
+        scratch.fit(self);
+        scratch
+    }
+
+    /// Matches one event; calls `on_match` once per matching rule, in ascending rule order.
+    /// Returns the number of matches.
+    pub fn match_event<E: EventView + ?Sized>(
+        &self,
+        event: &E,
+        scratch: &mut Scratch,
+        mut on_match: impl FnMut(Match<'_>),
+    ) -> usize {
+        scratch.begin(self);
+        let mut channel = std::mem::take(&mut scratch.channel);
+        channel.clear();
+        let has_channel = match event.channel() {
+            Some(c) => {
+                push_lower(&mut channel, c);
+                true
+            }
+            None => false,
+        };
+        let event_id = event.event_id();
+        let channel_lower = has_channel.then_some(channel.as_str());
+        let bucket = &self.p.buckets[self.p.dispatch.bucket(channel_lower, event_id) as usize];
+        let mut count = 0;
+        if bucket.members > 0 {
+            let mut values: Vec<Val<'_>> = recycle(std::mem::take(&mut scratch.values));
+            scratch.collect(self, bucket.collect_all, event, &mut values);
+            scratch.scan(self, bucket, &mut values);
+            scratch.enqueue(bucket);
+            count = scratch.evaluate(
+                self,
+                bucket,
+                &mut values,
+                (channel_lower, event_id),
+                &mut on_match,
+            );
+            scratch.values = recycle(values);
+        }
+        scratch.channel = channel;
+        count
+    }
+
+    /// Matches one event the slow, obvious way: every variant, its source conditions checked
+    /// in full, every atom evaluated by its matcher (no dispatch, scans or triggers). The
+    /// result must equal [`Engine::match_event`]'s; tests and benchmarks compare the two.
+    #[doc(hidden)]
+    pub fn match_event_exhaustive<E: EventView + ?Sized>(
+        &self,
+        event: &E,
+        scratch: &mut Scratch,
+        mut on_match: impl FnMut(Match<'_>),
+    ) -> usize {
+        scratch.begin(self);
+        let channel = event.channel().map(crate::text::lower);
+        let header = (channel.as_deref(), event.event_id());
+        let mut values: Vec<Val<'_>> = recycle(std::mem::take(&mut scratch.values));
+        scratch.collect(self, true, event, &mut values);
+        let mut count = 0;
+        let mut last_rule = u32::MAX;
+        for (variant, selector) in self.p.variants.iter().zip(&self.p.selectors) {
+            if variant.rule == last_rule || !scratch.selected(selector, header, &mut values) {
+                continue;
+            }
+            if scratch.node(self, &mut values, variant.root) {
+                last_rule = variant.rule;
+                count += 1;
+                on_match(Match {
+                    rule: self.p.rule_ids[variant.rule as usize],
+                    source: &variant.source,
+                });
+            }
+        }
+        scratch.values = recycle(values);
+        count
+    }
+
+    /// The caller's ids of the rules an event matches (allocates; for tests and tools).
+    pub fn matching_rules<E: EventView + ?Sized>(
+        &self,
+        event: &E,
+        scratch: &mut Scratch,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.match_event(event, scratch, |m| out.push(m.rule));
+        out
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    stamp: u32,
+    rank: u16,
+    head: u32,
+    tail: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Link {
+    value: u32,
+    next: u32,
+}
+
+/// One value of the current event, with its lower-cased text once computed.
+#[derive(Clone, Copy)]
+struct Val<'a> {
+    value: FieldValue<'a>,
+    lower_start: u32,
+    lower_len: u32,
+}
+
+/// Reuses a vector's allocation for values of another lifetime (the in-place `collect` of an
+/// emptied vector keeps its buffer, as the types have the same layout).
+fn recycle<'a, 'b>(mut values: Vec<Val<'a>>) -> Vec<Val<'b>> {
+    values.clear();
+    values.into_iter().map(|_| unreachable!("empty")).collect()
+}
+
+/// Per-thread working memory of the matcher, reused for every event (create it with
+/// [`Engine::new_scratch`]; one used with another engine is refitted, not misread).
+#[derive(Default)]
+pub struct Scratch {
+    engine_id: u64,
+    epoch: u32,
+    /// Per atom: `epoch << 1 | value` once computed in that epoch.
+    atom_state: Vec<u32>,
+    slots: Vec<Slot>,
+    /// Per field: the epoch in which its values were scanned.
+    scanned: Vec<u32>,
+    keywords_scanned: u32,
+    /// Per variant: the epoch in which it was queued.
+    queued: Vec<u32>,
+    fired: Vec<AtomId>,
+    queue: Vec<u32>,
+    links: Vec<Link>,
+    values: Vec<Val<'static>>,
+    lower: String,
+    channel: String,
+    despaced: String,
+}
+
+impl Scratch {
+    fn fit(&mut self, engine: &Engine) {
+        self.engine_id = engine.id;
+        self.epoch = 0;
+        self.atom_state = vec![0; engine.p.atoms.len()];
+        self.slots = vec![Slot::default(); engine.p.fields.len()];
+        self.scanned = vec![0; engine.p.fields.len()];
+        self.keywords_scanned = 0;
+        self.queued = vec![0; engine.p.variants.len()];
+    }
+
+    fn begin(&mut self, engine: &Engine) {
+        if self.engine_id != engine.id {
+            self.fit(engine);
+        }
+        self.epoch += 1;
+        if self.epoch >= MAX_EPOCH {
+            // After a billion events: forget every stamp once rather than misread old ones.
+            self.fit(engine);
+            self.epoch = 1;
+        }
+        self.fired.clear();
+        self.queue.clear();
+        self.links.clear();
+        self.lower.clear();
+    }
+
+    /// Step 2: file the event's values into slots.
+    fn collect<'e, E: EventView + ?Sized>(
+        &mut self,
+        engine: &Engine,
+        collect_all: bool,
+        event: &'e E,
+        values: &mut Vec<Val<'e>>,
+    ) {
+        let epoch = self.epoch;
+        let slots = &mut self.slots;
+        let links = &mut self.links;
+        let names = &engine.p.names;
+        let name_targets = &engine.p.name_targets;
+        let despaced = &mut self.despaced;
+        event.for_each_field(&mut |name, value| {
+            let exact = names.get(name);
+            // Sigma names fields as the log does with spaces removed (Defender's `Threat Name`
+            // is `ThreatName`); a name with spaces feeds both spellings.
+            let spaced = if has_space(name.as_bytes()) {
+                despaced.clear();
+                despaced.extend(name.chars().filter(|&c| c != ' '));
+                names.get(despaced.as_str())
+            } else {
+                None
+            };
+            if exact.is_none() && spaced.is_none() && !collect_all {
+                return;
+            }
+            let index = values.len() as u32;
+            values.push(Val {
+                value,
+                lower_start: NIL,
+                lower_len: 0,
+            });
+            for (start, len) in exact.into_iter().chain(spaced) {
+                for &(field, rank) in &name_targets[start as usize..(start + len) as usize] {
+                    let slot = &mut slots[field as usize];
+                    let link = links.len() as u32;
+                    if slot.stamp != epoch || rank < slot.rank {
+                        links.push(Link {
+                            value: index,
+                            next: NIL,
+                        });
+                        *slot = Slot {
+                            stamp: epoch,
+                            rank,
+                            head: link,
+                            tail: link,
+                        };
+                    } else if rank == slot.rank {
+                        links.push(Link {
+                            value: index,
+                            next: NIL,
+                        });
+                        links[slot.tail as usize].next = link;
+                        slot.tail = link;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Step 3: answer the literal atoms of the bucket's trigger fields.
+    fn scan(&mut self, engine: &Engine, bucket: &Bucket, values: &mut [Val<'_>]) {
+        let epoch = self.epoch;
+        let Scratch {
+            atom_state,
+            fired,
+            lower,
+            links,
+            slots,
+            scanned,
+            keywords_scanned,
+            ..
+        } = self;
+        let mut fire = |atom: AtomId| {
+            let state = &mut atom_state[atom as usize];
+            if *state >> 1 != epoch {
+                *state = epoch << 1 | 1;
+                fired.push(atom);
+            }
+        };
+        if let Some(keyword_scan) = bucket.keyword_scan {
+            let keyword_scan = &engine.p.keyword_scans[keyword_scan as usize];
+            // Lower every value back to back, then ask the prefilter once over all of them:
+            // an occurrence in a value is an occurrence in the concatenation, so "none there"
+            // means no keyword anywhere (one that spans two values is only a false alarm).
+            let start = lower.len();
+            for index in 0..values.len() as u32 {
+                if !values[index as usize].value.is_null() {
+                    lowered(lower, values, index);
+                }
+            }
+            if keyword_scan.may_match(&lower[start..]) {
+                for v in values.iter() {
+                    if v.value.is_null() {
+                        continue;
+                    }
+                    let (s, l) = (v.lower_start as usize, v.lower_len as usize);
+                    keyword_scan.scan(v.value.text, &lower[s..s + l], &mut fire);
+                }
+            }
+            *keywords_scanned = epoch;
+        }
+        for &field in bucket.scan_fields.iter() {
+            let slot = slots[field as usize];
+            if slot.stamp != epoch {
+                continue;
+            }
+            let Some(field_scan) = &engine.p.scans[field as usize] else {
+                continue;
+            };
+            let mut link = slot.head;
+            while link != NIL {
+                let Link { value, next } = links[link as usize];
+                link = next;
+                if values[value as usize].value.is_null() {
+                    continue;
+                }
+                let (start, len) = lowered(lower, values, value);
+                let text = values[value as usize].value.text;
+                field_scan.scan(text, &lower[start..start + len], &mut fire);
+            }
+            scanned[field as usize] = epoch;
+        }
+    }
+
+    /// The variants whose trigger fired, sorted.
+    fn enqueue(&mut self, bucket: &Bucket) {
+        let epoch = self.epoch;
+        for &atom in &self.fired {
+            if let Some(&(start, len)) = bucket.triggers.get(&atom) {
+                for &variant in &bucket.pool[start as usize..(start + len) as usize] {
+                    let queued = &mut self.queued[variant as usize];
+                    if *queued != epoch {
+                        *queued = epoch;
+                        self.queue.push(variant);
+                    }
+                }
+            }
+        }
+        self.queue.sort_unstable();
+    }
+
+    /// Step 4: evaluate the candidates in variant (= rule) order.
+    fn evaluate(
+        &mut self,
+        engine: &Engine,
+        bucket: &Bucket,
+        values: &mut [Val<'_>],
+        header: (Option<&str>, Option<u32>),
+        on_match: &mut impl FnMut(Match<'_>),
+    ) -> usize {
+        let (mut i, mut j) = (0, 0);
+        let mut last_rule = u32::MAX;
+        let mut count = 0;
+        loop {
+            let next = match (bucket.always.get(i), self.queue.get(j).copied()) {
+                (Some(&a), Some(q)) if a <= q => {
+                    i += 1;
+                    a
+                }
+                (_, Some(q)) => {
+                    j += 1;
+                    q
+                }
+                (Some(&a), None) => {
+                    i += 1;
+                    a
+                }
+                (None, None) => break,
+            };
+            let variant = &engine.p.variants[next as usize];
+            if variant.rule == last_rule {
+                continue;
+            }
+            if let Some(selector) = &variant.selector
+                && !self.selected(selector, header, values)
+            {
+                continue;
+            }
+            if self.node(engine, values, variant.root) {
+                last_rule = variant.rule;
+                count += 1;
+                on_match(Match {
+                    rule: engine.p.rule_ids[variant.rule as usize],
+                    source: &variant.source,
+                });
+            }
+        }
+        count
+    }
+
+    fn selected(
+        &mut self,
+        selector: &Selector,
+        (channel, event_id): (Option<&str>, Option<u32>),
+        values: &mut [Val<'_>],
+    ) -> bool {
+        selector.sets.iter().any(|set| {
+            set.channels
+                .as_ref()
+                .is_none_or(|cs| channel.is_some_and(|c| cs.iter().any(|x| **x == *c)))
+                && set
+                    .event_ids
+                    .as_ref()
+                    .is_none_or(|ids| event_id.is_some_and(|e| ids.contains(&e)))
+                && set
+                    .residual
+                    .iter()
+                    .all(|(field, expected)| self.field_equals(*field, expected, values))
+        })
+    }
+
+    /// A residual source condition: some value of the field equals one of `expected`.
+    fn field_equals(
+        &mut self,
+        field: FieldId,
+        expected: &[CondValue],
+        values: &mut [Val<'_>],
+    ) -> bool {
+        let slot = self.slots[field as usize];
+        if slot.stamp != self.epoch {
+            return false;
+        }
+        let mut link = slot.head;
+        while link != NIL {
+            let Link { value, next } = self.links[link as usize];
+            link = next;
+            let text = values[value as usize].value.text;
+            let (start, len) = lowered(&mut self.lower, values, value);
+            let lower = &self.lower[start..start + len];
+            let hit = expected.iter().any(|e| match e {
+                CondValue::Text(t) => **t == *lower,
+                CondValue::Int(i) => text.trim().parse::<i64>() == Ok(*i),
+            });
+            if hit {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn node(&mut self, engine: &Engine, values: &mut [Val<'_>], node: u32) -> bool {
+        match engine.p.nodes[node as usize] {
+            Node::Const(b) => b,
+            Node::Atom(a) => self.atom(engine, values, a),
+            Node::Not(inner) => !self.node(engine, values, inner),
+            Node::And(start, len) => {
+                (start..start + len).all(|k| self.node(engine, values, engine.p.kids[k as usize]))
+            }
+            Node::Or(start, len) => {
+                (start..start + len).any(|k| self.node(engine, values, engine.p.kids[k as usize]))
+            }
+        }
+    }
+
+    fn atom(&mut self, engine: &Engine, values: &mut [Val<'_>], id: AtomId) -> bool {
+        let state = self.atom_state[id as usize];
+        if state >> 1 == self.epoch {
+            return state & 1 == 1;
+        }
+        let result = self.compute(engine, values, &engine.p.atoms[id as usize]);
+        self.atom_state[id as usize] = self.epoch << 1 | u32::from(result);
+        result
+    }
+
+    fn compute(&mut self, engine: &Engine, values: &mut [Val<'_>], atom: &Atom) -> bool {
+        let epoch = self.epoch;
+        match atom.field {
+            AtomField::Field(field) => {
+                if atom.scan == ScanKind::Exact && self.scanned[field as usize] == epoch {
+                    // Scanned and not fired.
+                    return false;
+                }
+                let slot = self.slots[field as usize];
+                if slot.stamp != epoch {
+                    return atom.matcher.when_absent();
+                }
+                if !atom.hints.is_empty()
+                    && !atom.hints.iter().any(|&h| self.atom(engine, values, h))
+                {
+                    return false;
+                }
+                if let Matcher::FieldRef { other, position } = &atom.matcher {
+                    let Some(other) = other
+                        .map(|o| self.slots[o as usize])
+                        .filter(|s| s.stamp == epoch)
+                    else {
+                        return false;
+                    };
+                    return self.fieldref(slot, other, *position, values);
+                }
+                let needs_lower = atom.matcher.needs_lower();
+                let mut link = slot.head;
+                while link != NIL {
+                    let Link { value, next } = self.links[link as usize];
+                    link = next;
+                    if self.test(&atom.matcher, needs_lower, values, value) {
+                        return true;
+                    }
+                }
+                false
+            }
+            AtomField::Keyword => {
+                if atom.scan == ScanKind::Exact && self.keywords_scanned == epoch {
+                    return false;
+                }
+                if !atom.hints.is_empty()
+                    && !atom.hints.iter().any(|&h| self.atom(engine, values, h))
+                {
+                    return false;
+                }
+                let needs_lower = atom.matcher.needs_lower();
+                (0..values.len() as u32).any(|v| self.test(&atom.matcher, needs_lower, values, v))
+            }
+        }
+    }
+
+    #[inline]
+    fn test(
+        &mut self,
+        matcher: &Matcher,
+        needs_lower: bool,
+        values: &mut [Val<'_>],
+        value: u32,
+    ) -> bool {
+        let v = values[value as usize].value;
+        if needs_lower && !v.is_null() {
+            let (start, len) = lowered(&mut self.lower, values, value);
+            matcher.test_value(v, &self.lower[start..start + len])
+        } else {
+            matcher.test_value(v, "")
+        }
+    }
+
+    fn fieldref(
+        &mut self,
+        this: Slot,
+        other: Slot,
+        position: sigrun_rule::value::FieldRefMatch,
+        values: &mut [Val<'_>],
+    ) -> bool {
+        let mut a = this.head;
+        while a != NIL {
+            let Link { value: va, next } = self.links[a as usize];
+            a = next;
+            if values[va as usize].value.is_null() {
+                continue;
+            }
+            let mut b = other.head;
+            while b != NIL {
+                let Link {
+                    value: vb,
+                    next: next_b,
+                } = self.links[b as usize];
+                b = next_b;
+                if values[vb as usize].value.is_null() {
+                    continue;
+                }
+                let (sa, la) = lowered(&mut self.lower, values, va);
+                let (sb, lb) = lowered(&mut self.lower, values, vb);
+                if fieldref_holds(position, &self.lower[sa..sa + la], &self.lower[sb..sb + lb]) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Whether a (short) name holds a space, eight bytes at a time: every field name of every
+/// event is checked, and a byte loop showed in profiles.
+#[inline]
+fn has_space(name: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = name.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // A zero byte in `x` (a space in the name) sets its high bit here.
+        let x = u64::from_le_bytes(word) ^ (u64::from(b' ') * ONES);
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&b' ')
+}
+
+/// The lower-cased text of a value, computed once per event into the arena.
+#[inline]
+fn lowered(arena: &mut String, values: &mut [Val<'_>], index: u32) -> (usize, usize) {
+    let v = &mut values[index as usize];
+    if v.lower_start == NIL {
+        let start = arena.len();
+        push_lower(arena, v.value.text);
+        v.lower_start = start as u32;
+        v.lower_len = (arena.len() - start) as u32;
+    }
+    (v.lower_start as usize, v.lower_len as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_shareable() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Engine>();
+        assert_send_sync::<Scratch>();
+    }
+
+    #[test]
+    fn spaces_are_found_anywhere_in_a_name() {
+        for name in [
+            "",
+            "a",
+            "Image",
+            "ThreatName",
+            "ParentCommandLine",
+            "x\u{e9}y",
+            "\u{2003}",
+        ] {
+            assert!(!has_space(name.as_bytes()), "{name}");
+        }
+        for name in [
+            " ",
+            "Threat Name",
+            "Source Name ",
+            " ProcessName",
+            "abcdefg h",
+            "abcdefgh i",
+        ] {
+            assert!(has_space(name.as_bytes()), "{name}");
+        }
+        // Bytes next to 0x20 are not spaces.
+        assert!(!has_space(b"!!!!!!!!\x1f\x1f\x1f"));
+    }
+
+    #[test]
+    fn recycling_keeps_the_buffer() {
+        let mut v: Vec<Val<'static>> = Vec::with_capacity(100);
+        v.push(Val {
+            value: FieldValue::string("x"),
+            lower_start: NIL,
+            lower_len: 0,
+        });
+        let ptr = v.as_ptr() as usize;
+        let text = String::from("short-lived");
+        let mut w: Vec<Val<'_>> = recycle(v);
+        w.push(Val {
+            value: FieldValue::string(&text),
+            lower_start: NIL,
+            lower_len: 0,
+        });
+        assert_eq!(w.as_ptr() as usize, ptr);
+        let back: Vec<Val<'static>> = recycle(w);
+        assert_eq!(back.as_ptr() as usize, ptr);
+        assert!(back.capacity() >= 100);
+    }
+}

@@ -1,0 +1,181 @@
+//! The narrow view of an event that the engine reads, and a small owned event for tests and
+//! tools.
+//!
+//! The engine never looks a field up by name one atom at a time: it walks an event's fields
+//! once ([`EventView::for_each_field`]) and files the values it needs into per-field slots. A
+//! reader therefore only has to offer a cheap walk over `(name, value)` pairs plus the two
+//! header values used for dispatch (channel and event id).
+
+/// What kind of scalar a field value is. Matching depends on it only for `null` (a JSON null
+/// is "no value") and for numbers (compared numerically as well as textually).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueKind {
+    String,
+    Number,
+    Bool,
+    Null,
+}
+
+/// One value of a field: its kind and its text (`""` for null, `"true"`/`"false"` for bools,
+/// numbers as written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FieldValue<'a> {
+    pub kind: ValueKind,
+    pub text: &'a str,
+}
+
+impl<'a> FieldValue<'a> {
+    pub fn new(kind: ValueKind, text: &'a str) -> Self {
+        FieldValue { kind, text }
+    }
+
+    pub fn string(text: &'a str) -> Self {
+        FieldValue::new(ValueKind::String, text)
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.kind == ValueKind::Null
+    }
+}
+
+/// What the engine needs from an event.
+///
+/// `for_each_field` must report every `(name, value)` pair of the event in a stable order; a
+/// field with several values (an array, repeated `Data` elements) is reported once per value
+/// under the same name. Names are compared exactly (case-sensitive), as the pipeline spells
+/// them (`Image`, `Provider_Name`, `winlog.event_data.Image`).
+pub trait EventView {
+    /// The event id used for dispatch (`System/EventID`, `winlog.event_id`, ...).
+    fn event_id(&self) -> Option<u32>;
+    /// The channel used for dispatch (`System/Channel`, `winlog.channel`, ...).
+    fn channel(&self) -> Option<&str>;
+    /// Calls `f` once per `(name, value)` pair, in document order.
+    fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>));
+}
+
+impl<T: EventView + ?Sized> EventView for &T {
+    fn event_id(&self) -> Option<u32> {
+        (**self).event_id()
+    }
+
+    fn channel(&self) -> Option<&str> {
+        (**self).channel()
+    }
+
+    fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>)) {
+        (**self).for_each_field(f)
+    }
+}
+
+/// The events of `sigrun-logs` readers (EVTX, JSON, JSON Lines).
+impl EventView for sigrun_logs::Event<'_> {
+    fn event_id(&self) -> Option<u32> {
+        sigrun_logs::Event::event_id(self)
+    }
+
+    fn channel(&self) -> Option<&str> {
+        sigrun_logs::Event::channel(self)
+    }
+
+    fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>)) {
+        for (name, value) in self.fields() {
+            let kind = match value.kind() {
+                sigrun_logs::ValueKind::String => ValueKind::String,
+                sigrun_logs::ValueKind::Number => ValueKind::Number,
+                sigrun_logs::ValueKind::Bool => ValueKind::Bool,
+                sigrun_logs::ValueKind::Null => ValueKind::Null,
+            };
+            f(name, FieldValue::new(kind, value.text()));
+        }
+    }
+}
+
+/// An owned event built field by field: for tests, examples and `explain` on hand-made input.
+/// Its channel is the first `Channel` field and its event id the first `EventID` field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryEvent {
+    fields: Vec<(String, ValueKind, String)>,
+}
+
+impl MemoryEvent {
+    pub fn new() -> Self {
+        MemoryEvent::default()
+    }
+
+    /// Adds a string field (builder style).
+    pub fn with(mut self, name: &str, text: &str) -> Self {
+        self.push(name, ValueKind::String, text);
+        self
+    }
+
+    /// Adds a number field, stored as its text.
+    pub fn with_number(mut self, name: &str, number: impl ToString) -> Self {
+        self.push(name, ValueKind::Number, &number.to_string());
+        self
+    }
+
+    pub fn with_bool(mut self, name: &str, value: bool) -> Self {
+        self.push(name, ValueKind::Bool, if value { "true" } else { "false" });
+        self
+    }
+
+    /// Adds a JSON-null field: present, but without a value.
+    pub fn with_null(mut self, name: &str) -> Self {
+        self.push(name, ValueKind::Null, "");
+        self
+    }
+
+    pub fn push(&mut self, name: &str, kind: ValueKind, text: &str) {
+        self.fields.push((name.to_owned(), kind, text.to_owned()));
+    }
+
+    fn first(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, text)| text.as_str())
+    }
+}
+
+impl EventView for MemoryEvent {
+    fn event_id(&self) -> Option<u32> {
+        self.first("EventID").and_then(|t| t.trim().parse().ok())
+    }
+
+    fn channel(&self) -> Option<&str> {
+        self.first("Channel")
+    }
+
+    fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>)) {
+        for (name, kind, text) in &self.fields {
+            f(name, FieldValue::new(*kind, text));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_event_reports_header_and_fields_in_order() {
+        let event = MemoryEvent::new()
+            .with("Channel", "Security")
+            .with_number("EventID", 4688)
+            .with_null("Empty")
+            .with("Channel", "Second");
+        assert_eq!(event.channel(), Some("Security"));
+        assert_eq!(event.event_id(), Some(4688));
+        let mut seen = Vec::new();
+        event.for_each_field(&mut |name, value| seen.push((name.to_owned(), value.kind)));
+        assert_eq!(
+            seen,
+            [
+                ("Channel".to_owned(), ValueKind::String),
+                ("EventID".to_owned(), ValueKind::Number),
+                ("Empty".to_owned(), ValueKind::Null),
+                ("Channel".to_owned(), ValueKind::String),
+            ]
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! A small, fast, non-cryptographic hasher for the engine's internal maps (field names, atom
+//! ids, lower-cased values). Keys come from rules and events, never from an adversary who
+//! could pick colliding keys to any effect beyond slowing one scan down.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The multiplicative hash rustc uses (FxHash).
+#[derive(Clone, Copy, Default)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A read-only map from event field names to values, built once, tuned for the per-field
+/// lookup of every event: the hash reads a name's length and its first and last eight bytes
+/// (two loads and a multiply, however long the name), then probes linearly.
+#[derive(Debug)]
+pub struct NameTable<V> {
+    /// Indexes into `entries`; `u32::MAX` is empty. The length is a power of two.
+    slots: Vec<u32>,
+    entries: Vec<(Box<str>, V)>,
+    shift: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl<V: Copy> NameTable<V> {
+    pub fn new(entries: Vec<(Box<str>, V)>) -> NameTable<V> {
+        // At most half full, so that probes stay short.
+        let size = (entries.len() * 2).next_power_of_two().max(16);
+        let shift = 64 - size.trailing_zeros();
+        let mut table = NameTable {
+            slots: vec![EMPTY; size],
+            entries: Vec::with_capacity(entries.len()),
+            shift,
+        };
+        for (name, value) in entries {
+            if table.get(&name).is_some() {
+                continue;
+            }
+            let mut slot = table.slot_of(name.as_bytes());
+            while table.slots[slot] != EMPTY {
+                slot = (slot + 1) & (size - 1);
+            }
+            table.slots[slot] = table.entries.len() as u32;
+            table.entries.push((name, value));
+        }
+        table
+    }
+
+    #[inline]
+    fn slot_of(&self, name: &[u8]) -> usize {
+        let n = name.len();
+        let (first, last) = if n >= 8 {
+            let mut a = [0u8; 8];
+            let mut b = [0u8; 8];
+            a.copy_from_slice(&name[..8]);
+            b.copy_from_slice(&name[n - 8..]);
+            (u64::from_le_bytes(a), u64::from_le_bytes(b))
+        } else {
+            let mut a = [0u8; 8];
+            a[..n].copy_from_slice(name);
+            (u64::from_le_bytes(a), 0)
+        };
+        let mixed = first.rotate_left(23) ^ last ^ (n as u64);
+        (mixed.wrapping_mul(SEED) >> self.shift) as usize
+    }
+
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<V> {
+        let mask = self.slots.len() - 1;
+        let mut slot = self.slot_of(name.as_bytes());
+        loop {
+            let index = self.slots[slot];
+            if index == EMPTY {
+                return None;
+            }
+            let (key, value) = &self.entries[index as usize];
+            if **key == *name {
+                return Some(*value);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_table_finds_exactly_its_names() {
+        let names = [
+            "Image",
+            "CommandLine",
+            "ParentCommandLine",
+            "a",
+            "",
+            "winlog.event_data.CommandLine",
+            "ParentImage",
+            "TargetObject",
+        ];
+        let table = NameTable::new(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (Box::from(*n), i))
+                .collect(),
+        );
+        assert_eq!(table.len(), names.len());
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(table.get(name), Some(i), "{name}");
+        }
+        for missing in [
+            "image",
+            "CommandLin",
+            "ParentCommandLinf",
+            "b",
+            " ",
+            "Image ",
+        ] {
+            assert_eq!(table.get(missing), None, "{missing}");
+        }
+        // Many names sharing their first and last bytes still resolve.
+        let many: Vec<(Box<str>, usize)> = (0..500)
+            .map(|i| (format!("Field{i:04}Name").into_boxed_str(), i))
+            .collect();
+        let table = NameTable::new(many.clone());
+        for (name, i) in &many {
+            assert_eq!(table.get(name), Some(*i));
+        }
+        assert_eq!(table.get("Field0500Name"), None);
+    }
+}
