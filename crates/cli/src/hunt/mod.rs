@@ -1,0 +1,387 @@
+//! `sigrun hunt`: run Sigma rules over EVTX and JSON logs.
+//!
+//! Rules are loaded and compiled once; the inputs are split into work units (EVTX chunk
+//! ranges, JSON byte ranges) that are read and matched in parallel, a batch at a time, and
+//! printed in input order, so the output is the same whatever the thread count.
+
+mod alert;
+mod output;
+mod rules;
+
+use crate::color::ColorChoice;
+use alert::Alert;
+use anyhow::{Context as _, bail};
+use output::{Format, Summary};
+use rayon::prelude::*;
+use rules::{RuleSelection, load};
+use sigrun_engine::{CompileOptions, Engine};
+use sigrun_logs::{
+    DiscoverOptions, Input, Layout, LayoutChoice, ReadOptions, ReadScratch, SourceKind, WorkUnit,
+    discover, read_unit,
+};
+use sigrun_pipeline::Pipeline;
+use sigrun_rule::{Level, Status};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct HuntArgs {
+    /// EVTX and JSON/JSON Lines files, folders (searched recursively), glob patterns, or '-'
+    /// for JSON on standard input.
+    #[arg(required = true, value_name = "LOGS")]
+    logs: Vec<OsString>,
+    /// Rule files or folders to run instead of the built-in WMI persistence pack.
+    #[arg(short, long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Run the built-in pack as well as the --rules.
+    #[arg(long)]
+    builtin: bool,
+    /// Pipeline: a built-in name (windows, ecs) or a YAML file; several are stacked in order.
+    #[arg(short, long = "pipeline", value_name = "NAME|FILE")]
+    pipelines: Vec<String>,
+    /// Layout of JSON events (EVTX records are always read as Windows XML).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    layout: LayoutArg,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write alerts to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only rules of this level or higher.
+    #[arg(long, value_enum)]
+    min_level: Option<LevelArg>,
+    /// Only rules with these statuses (repeatable).
+    #[arg(long = "status", value_enum)]
+    statuses: Vec<StatusArg>,
+    /// Only the rules with these ids (repeatable).
+    #[arg(long = "rule-id", value_name = "ID")]
+    rule_ids: Vec<String>,
+    /// Only rules with this tag, or a tag under it: 'attack.t1546' keeps attack.t1546.003
+    /// (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Sigma filter rules (meta filters) to apply to the rules: files or folders (repeatable).
+    #[arg(long = "filters", value_name = "PATH")]
+    filters: Vec<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+    /// Do not print the summary.
+    #[arg(long)]
+    no_summary: bool,
+    /// Do not list the rules that were skipped (they are still counted).
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show a progress bar: auto (when standard error is a terminal), never.
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    progress: ProgressArg,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LayoutArg {
+    Auto,
+    WindowsNested,
+    WindowsFlat,
+    Ecs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ProgressArg {
+    Auto,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LevelArg {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum StatusArg {
+    Stable,
+    Test,
+    Experimental,
+    Deprecated,
+    Unsupported,
+}
+
+impl LevelArg {
+    fn level(self) -> Level {
+        match self {
+            LevelArg::Informational => Level::Informational,
+            LevelArg::Low => Level::Low,
+            LevelArg::Medium => Level::Medium,
+            LevelArg::High => Level::High,
+            LevelArg::Critical => Level::Critical,
+        }
+    }
+}
+
+impl StatusArg {
+    fn status(self) -> Status {
+        match self {
+            StatusArg::Stable => Status::Stable,
+            StatusArg::Test => Status::Test,
+            StatusArg::Experimental => Status::Experimental,
+            StatusArg::Deprecated => Status::Deprecated,
+            StatusArg::Unsupported => Status::Unsupported,
+        }
+    }
+}
+
+/// Exit statuses of a hunt.
+pub mod exit {
+    /// No alert, nothing skipped.
+    pub const CLEAN: u8 = 0;
+    /// Alerts, nothing skipped.
+    pub const ALERTS: u8 = 1;
+    /// The hunt could not run (bad arguments, no rule, unreadable pipeline).
+    #[allow(dead_code, reason = "documents the status main() returns for errors")]
+    pub const FAILED: u8 = 2;
+    /// No alert, but records, inputs or rules were skipped.
+    pub const PROBLEMS: u8 = 3;
+    /// Alerts, and records, inputs or rules were skipped.
+    pub const ALERTS_AND_PROBLEMS: u8 = 4;
+}
+
+pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global()
+            .context("cannot start worker threads")?;
+    }
+    let pipeline = crate::pipelines::load(&args.pipelines)?;
+    let selection = RuleSelection {
+        paths: args.rules.clone(),
+        with_builtin: args.builtin,
+        min_level: args.min_level.map(LevelArg::level),
+        statuses: args.statuses.iter().map(|s| s.status()).collect(),
+        ids: args.rule_ids.clone(),
+        tags: args.tags.clone(),
+        filters: args.filters.clone(),
+    };
+    let loaded = load(&selection);
+    let documents: Vec<(usize, &sigrun_rule::Document)> = loaded
+        .selected
+        .iter()
+        .map(|&(id, file, doc)| (id, loaded.document(file, doc)))
+        .collect();
+    let (engine, problems) =
+        Engine::compile_documents(&documents, &pipeline, &CompileOptions::default());
+
+    let mut stderr = std::io::stderr().lock();
+    let skipped_rules = loaded.skipped.len() + problems.len();
+    if !args.quiet {
+        for skipped in &loaded.skipped {
+            let title = if skipped.title.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", skipped.title)
+            };
+            writeln!(
+                stderr,
+                "skipped rule {}{title}: {}",
+                skipped.path, skipped.reason
+            )?;
+        }
+        for problem in &problems {
+            let info = &loaded.info[problem.rule];
+            writeln!(
+                stderr,
+                "skipped rule {} ({}): {}",
+                info.path, info.title, problem.kind
+            )?;
+        }
+    }
+    for problem in &loaded.filter_problems {
+        writeln!(
+            stderr,
+            "filter {} ({}): {}",
+            problem.filter_path, problem.filter_title, problem.message
+        )?;
+    }
+    let compiled = engine.rule_ids().len();
+    if compiled == 0 {
+        bail!(
+            "no rule to run ({} skipped, {} left out by filters)",
+            skipped_rules,
+            loaded.filtered_out
+        );
+    }
+
+    let inputs: Vec<Input> = args.logs.iter().map(Input::from_arg).collect();
+    let sources = discover(&inputs, &DiscoverOptions::default());
+    let mut unreadable = 0;
+    for source in &sources {
+        if let SourceKind::Skipped(reason) = source.kind()
+            && source.is_explicit()
+        {
+            unreadable += 1;
+            writeln!(stderr, "{}: skipped: {reason}", source.path().display())?;
+        }
+    }
+    let units: Vec<&WorkUnit> = sources.iter().flat_map(|s| s.units()).collect();
+    let read_options = ReadOptions {
+        layout: match args.layout {
+            LayoutArg::Auto => LayoutChoice::Auto,
+            LayoutArg::WindowsNested => LayoutChoice::Fixed(Layout::WindowsNested),
+            LayoutArg::WindowsFlat => LayoutChoice::Fixed(Layout::WindowsFlat),
+            LayoutArg::Ecs => LayoutChoice::Fixed(Layout::Ecs),
+        },
+        ..ReadOptions::default()
+    };
+
+    let color = args.color.for_stdout() && args.output.is_none();
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut sink = output::sink(args.format, out, color);
+
+    let progress =
+        (args.progress == ProgressArg::Auto && std::io::stderr().is_terminal()).then(|| {
+            let total: u64 = units.iter().map(|u| u.weight()).sum();
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {eta} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+
+    let mut summary = Summary {
+        files: sources.iter().filter(|s| !s.units().is_empty()).count(),
+        unreadable_sources: unreadable,
+        rules_compiled: compiled,
+        rules_skipped: skipped_rules,
+        rules_filtered: loaded.filtered_out,
+        ..Summary::default()
+    };
+    // Units are matched in parallel a batch at a time and printed in order: memory holds one
+    // batch of alerts, and the output does not depend on scheduling.
+    let batch = rayon::current_num_threads() * 4;
+    for units in units.chunks(batch.max(1)) {
+        let results: Vec<UnitResult> = units
+            .par_iter()
+            .map_init(
+                || (ReadScratch::new(), engine.new_scratch()),
+                |(read_scratch, match_scratch), unit| {
+                    hunt_unit(
+                        unit,
+                        &read_options,
+                        read_scratch,
+                        match_scratch,
+                        &engine,
+                        &loaded.info,
+                        &pipeline,
+                    )
+                },
+            )
+            .collect();
+        for result in results {
+            summary.events += result.events;
+            summary.read_problems += result.problems.len() as u64;
+            for problem in &result.problems {
+                writeln!(stderr, "{problem}")?;
+            }
+            for alert in &result.alerts {
+                *summary.per_rule.entry(alert.rule).or_default() += 1;
+                sink.alert(alert, &loaded.info[alert.rule])?;
+            }
+            if let Some(bar) = &progress {
+                bar.inc(result.weight);
+            }
+        }
+    }
+    sink.finish()?;
+    drop(sink);
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if !args.no_summary {
+        // The table is for people: its summary follows it. Machine formats keep stdout clean.
+        if args.format == Format::Table && args.output.is_none() {
+            let mut stdout = std::io::stdout().lock();
+            summary.print(&mut stdout, &loaded.info, color)?;
+        } else {
+            summary.print(&mut stderr, &loaded.info, false)?;
+        }
+    }
+    let problems = summary.read_problems > 0 || summary.unreadable_sources > 0 || skipped_rules > 0;
+    let code = match (summary.alerts() > 0, problems) {
+        (false, false) => exit::CLEAN,
+        (true, false) => exit::ALERTS,
+        (false, true) => exit::PROBLEMS,
+        (true, true) => exit::ALERTS_AND_PROBLEMS,
+    };
+    Ok(ExitCode::from(code))
+}
+
+struct UnitResult {
+    alerts: Vec<Alert>,
+    problems: Vec<String>,
+    events: u64,
+    weight: u64,
+}
+
+fn hunt_unit(
+    unit: &WorkUnit,
+    options: &ReadOptions,
+    read_scratch: &mut ReadScratch,
+    match_scratch: &mut sigrun_engine::Scratch,
+    engine: &Engine,
+    rules: &[rules::RuleInfo],
+    pipeline: &Pipeline,
+) -> UnitResult {
+    let mut alerts = Vec::new();
+    let mut problems = Vec::new();
+    let stats = read_unit(
+        unit,
+        options,
+        read_scratch,
+        |event| {
+            engine.match_event(&event, match_scratch, |m| {
+                alerts.push(Alert::new(
+                    m.rule,
+                    m.source,
+                    unit.path(),
+                    &event,
+                    &rules[m.rule].fields,
+                    pipeline,
+                ));
+            });
+            ControlFlow::Continue(())
+        },
+        |problem| problems.push(problem.to_string()),
+    );
+    let events = match stats {
+        Ok(stats) => stats.events,
+        Err(error) => {
+            problems.push(error.to_string());
+            0
+        }
+    };
+    UnitResult {
+        alerts,
+        problems,
+        events,
+        weight: unit.weight(),
+    }
+}

@@ -1,0 +1,337 @@
+//! Printers of alerts (table, JSON Lines, CSV) and of the end-of-hunt summary. Printers
+//! receive finished alerts in output order; they never match.
+
+use super::alert::Alert;
+use super::rules::RuleInfo;
+use anstyle::{AnsiColor, Style};
+use serde_json::json;
+use sigrun_rule::Level;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A readable table, coloured by level on a terminal.
+    Table,
+    /// One JSON object per alert with the rule's metadata and the whole event.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+pub trait AlertSink {
+    fn alert(&mut self, alert: &Alert, rule: &RuleInfo) -> io::Result<()>;
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, color: bool) -> Box<dyn AlertSink + 'w> {
+    match format {
+        Format::Table => Box::new(Table {
+            out,
+            color,
+            header_written: false,
+        }),
+        Format::Jsonl => Box::new(Jsonl { out }),
+        Format::Csv => Box::new(Csv {
+            out: csv::Writer::from_writer(out),
+            header_written: false,
+        }),
+    }
+}
+
+fn level_name(level: Option<Level>) -> &'static str {
+    level.map_or("-", |l| l.as_str())
+}
+
+fn level_style(level: Option<Level>) -> Style {
+    let color = match level {
+        Some(Level::Critical) => AnsiColor::BrightRed,
+        Some(Level::High) => AnsiColor::Red,
+        Some(Level::Medium) => AnsiColor::Yellow,
+        Some(Level::Low) => AnsiColor::Green,
+        _ => AnsiColor::BrightBlack,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+/// `Microsoft-Windows-Sysmon/Operational` → `Sysmon`.
+fn short_channel(channel: &str) -> &str {
+    let channel = channel
+        .strip_prefix("Microsoft-Windows-")
+        .unwrap_or(channel);
+    channel.strip_suffix("/Operational").unwrap_or(channel)
+}
+
+/// Cut `text` to `width` characters, marking the cut with `…`, and pad it to `width`.
+fn cell(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text:width$}")
+    } else {
+        let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn attack_tags(rule: &RuleInfo) -> String {
+    rule.tags
+        .iter()
+        .filter(|t| t.starts_with("attack.t"))
+        .map(|t| t.trim_start_matches("attack.").to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `Name=value` pairs; in the table each value has its whitespace runs collapsed and is cut
+/// to `limit` characters (the JSON and CSV outputs carry the whole event anyway).
+fn key_fields(alert: &Alert, limit: Option<usize>) -> String {
+    alert
+        .key_fields
+        .iter()
+        .map(|(name, value)| {
+            let value = match limit {
+                Some(limit) => {
+                    let collapsed = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                    cell(&collapsed, limit.min(collapsed.chars().count()))
+                }
+                None => value.clone(),
+            };
+            format!("{name}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// `2026-11-20T09:02:40.1180000Z` → `2026-11-20 09:02:40.118` (UTC, milliseconds).
+fn short_time(timestamp: &str) -> String {
+    let mut out: String = timestamp.trim_end_matches('Z').replacen('T', " ", 1);
+    if let Some(dot) = out.find('.') {
+        out.truncate((dot + 4).min(out.len()));
+    }
+    out
+}
+
+struct Table<'w> {
+    out: Box<dyn Write + 'w>,
+    color: bool,
+    header_written: bool,
+}
+
+impl AlertSink for Table<'_> {
+    fn alert(&mut self, alert: &Alert, rule: &RuleInfo) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            writeln!(
+                self.out,
+                "{} {} {} {} {} {} Details",
+                cell("Time (UTC)", 23),
+                cell("Computer", 18),
+                cell("Event", 22),
+                cell("Level", 8),
+                cell("Rule", 52),
+                cell("ATT&CK", 20),
+            )?;
+        }
+        let event = format!(
+            "{}/{}",
+            short_channel(&alert.channel),
+            alert.event_id.map_or("-".to_string(), |id| id.to_string())
+        );
+        let level = cell(level_name(rule.level), 8);
+        let level = if self.color {
+            let style = level_style(rule.level);
+            format!("{style}{level}{style:#}")
+        } else {
+            level
+        };
+        writeln!(
+            self.out,
+            "{} {} {} {} {} {} {}",
+            cell(&short_time(&alert.timestamp), 23),
+            cell(&alert.computer, 18),
+            cell(&event, 22),
+            level,
+            cell(&rule.title, 52),
+            cell(&attack_tags(rule), 20),
+            key_fields(alert, Some(80))
+        )
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+struct Jsonl<'w> {
+    out: Box<dyn Write + 'w>,
+}
+
+impl AlertSink for Jsonl<'_> {
+    fn alert(&mut self, alert: &Alert, rule: &RuleInfo) -> io::Result<()> {
+        let head = json!({
+            "timestamp": alert.timestamp,
+            "computer": alert.computer,
+            "channel": alert.channel,
+            "event_id": alert.event_id,
+            "record_id": alert.record_id,
+            "rule": {
+                "id": rule.id,
+                "title": rule.title,
+                "author": rule.author,
+                "level": rule.level.map(|l| l.as_str()),
+                "status": rule.status.map(|s| s.as_str()),
+                "tags": rule.tags,
+                "path": rule.path,
+            },
+            "source": alert.source,
+            "file": alert.file.display().to_string(),
+            "location": alert.location,
+        });
+        // The event is already compact JSON: splice it in rather than parse it again.
+        let head = head.to_string();
+        let head = head.strip_suffix('}').unwrap_or(&head);
+        writeln!(self.out, "{head},\"event\":{}}}", alert.event_json)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+struct Csv<'w> {
+    out: csv::Writer<Box<dyn Write + 'w>>,
+    header_written: bool,
+}
+
+impl AlertSink for Csv<'_> {
+    fn alert(&mut self, alert: &Alert, rule: &RuleInfo) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            self.out.write_record([
+                "timestamp",
+                "computer",
+                "channel",
+                "event_id",
+                "record_id",
+                "level",
+                "rule_title",
+                "rule_id",
+                "rule_author",
+                "tags",
+                "file",
+                "location",
+                "details",
+                "event",
+            ])?;
+        }
+        self.out.write_record([
+            alert.timestamp.as_str(),
+            &alert.computer,
+            &alert.channel,
+            &alert.event_id.map(|id| id.to_string()).unwrap_or_default(),
+            &alert.record_id.map(|id| id.to_string()).unwrap_or_default(),
+            level_name(rule.level),
+            &rule.title,
+            &rule.id,
+            &rule.author,
+            &rule.tags.join(" "),
+            &alert.file.display().to_string(),
+            &alert.location,
+            &key_fields(alert, None),
+            &alert.event_json,
+        ])?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Counts for the end-of-hunt summary.
+#[derive(Default)]
+pub struct Summary {
+    pub per_rule: BTreeMap<usize, u64>,
+    pub events: u64,
+    pub files: usize,
+    pub read_problems: u64,
+    pub unreadable_sources: usize,
+    pub rules_compiled: usize,
+    pub rules_skipped: usize,
+    pub rules_filtered: usize,
+}
+
+impl Summary {
+    pub fn alerts(&self) -> u64 {
+        self.per_rule.values().sum()
+    }
+
+    pub fn print(&self, out: &mut dyn Write, rules: &[RuleInfo], color: bool) -> io::Result<()> {
+        let mut levels: BTreeMap<std::cmp::Reverse<Option<Level>>, u64> = BTreeMap::new();
+        for (&rule, &count) in &self.per_rule {
+            *levels
+                .entry(std::cmp::Reverse(rules[rule].level))
+                .or_default() += count;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} alerts from {} rules in {} events of {} files",
+            self.alerts(),
+            self.per_rule.len(),
+            self.events,
+            self.files,
+        )?;
+        if !levels.is_empty() {
+            let by_level: Vec<String> = levels
+                .iter()
+                .map(|(level, count)| {
+                    let name = level_name(level.0);
+                    if color {
+                        let style = level_style(level.0);
+                        format!("{style}{name}{style:#}: {count}")
+                    } else {
+                        format!("{name}: {count}")
+                    }
+                })
+                .collect();
+            writeln!(out, "by level: {}", by_level.join(", "))?;
+            let mut by_rule: Vec<(usize, u64)> =
+                self.per_rule.iter().map(|(&r, &c)| (r, c)).collect();
+            by_rule.sort_by(|a, b| {
+                (
+                    std::cmp::Reverse(rules[a.0].level),
+                    std::cmp::Reverse(a.1),
+                    &rules[a.0].title,
+                )
+                    .cmp(&(
+                        std::cmp::Reverse(rules[b.0].level),
+                        std::cmp::Reverse(b.1),
+                        &rules[b.0].title,
+                    ))
+            });
+            writeln!(out, "by rule:")?;
+            for (rule, count) in by_rule {
+                let info = &rules[rule];
+                writeln!(
+                    out,
+                    "  {count:>6}  {:<13} {}",
+                    level_name(info.level),
+                    info.title
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "rules: {} compiled, {} skipped, {} left out by filters; input: {} records skipped, {} sources unreadable",
+            self.rules_compiled,
+            self.rules_skipped,
+            self.rules_filtered,
+            self.read_problems,
+            self.unreadable_sources
+        )
+    }
+}

@@ -1,0 +1,333 @@
+//! `sigrun hunt` end to end: the bundled samples, output formats, determinism, filters, bad
+//! input and exit codes, and the built-in pack on real attack captures of the shared corpus.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sigrun(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigrun"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run sigrun")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+fn shared() -> Option<PathBuf> {
+    let path = std::env::var_os("SIGRUN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    if path.join("corpus").is_dir() {
+        Some(path)
+    } else {
+        println!("skipped: no shared corpus at {}", path.display());
+        None
+    }
+}
+
+/// The alerts of a JSON Lines hunt as parsed objects.
+fn alerts(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON object"))
+        .collect()
+}
+
+/// `rule file stem → sorted record ids` of a JSON Lines hunt.
+fn by_rule(alerts: &[serde_json::Value]) -> BTreeMap<String, Vec<u64>> {
+    let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for alert in alerts {
+        let path = alert["rule"]["path"].as_str().expect("rule path");
+        let stem = path
+            .trim_start_matches("builtin/")
+            .trim_end_matches(".yml")
+            .to_string();
+        out.entry(stem)
+            .or_default()
+            .push(alert["record_id"].as_u64().expect("record id"));
+    }
+    for records in out.values_mut() {
+        records.sort_unstable();
+    }
+    out
+}
+
+fn expected(entries: &[(&str, &[u64])]) -> BTreeMap<String, Vec<u64>> {
+    entries
+        .iter()
+        .map(|(rule, records)| (rule.to_string(), records.to_vec()))
+        .collect()
+}
+
+const JSONL: &[&str] = &[
+    "hunt",
+    "--format",
+    "jsonl",
+    "--no-summary",
+    "--progress",
+    "never",
+];
+
+fn hunt_jsonl(extra: &[&str]) -> Output {
+    let mut args = JSONL.to_vec();
+    args.extend_from_slice(extra);
+    sigrun(&args)
+}
+
+#[test]
+fn samples_table_is_stable() {
+    let output = sigrun(&["hunt", "--progress", "never", "samples/"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!("hunt_samples_table", stdout(&output));
+}
+
+#[test]
+fn samples_jsonl_carries_rule_metadata_and_the_event() {
+    let output = hunt_jsonl(&["samples/"]);
+    assert_eq!(output.status.code(), Some(1));
+    let alerts = alerts(&output);
+    assert_eq!(alerts.len(), 23);
+    for alert in &alerts {
+        let rule = &alert["rule"];
+        for key in ["id", "title", "author", "level", "path"] {
+            assert!(rule[key].is_string(), "rule.{key} missing in {alert}");
+        }
+        assert_eq!(rule["author"], "sigrun project");
+        assert!(alert["event"]["Event"]["System"].is_object(), "{alert}");
+        assert_eq!(alert["file"], "samples/wmi-persistence.jsonl");
+    }
+    insta::assert_snapshot!("hunt_samples_rules", format!("{:#?}", by_rule(&alerts)));
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let one = hunt_jsonl(&["-j", "1", "samples/"]);
+    let csv_one = sigrun(&[
+        "hunt",
+        "--format",
+        "csv",
+        "--no-summary",
+        "-j",
+        "1",
+        "samples/",
+    ]);
+    let csv_two = sigrun(&[
+        "hunt",
+        "--format",
+        "csv",
+        "--no-summary",
+        "-j",
+        "2",
+        "samples/",
+    ]);
+    let two = hunt_jsonl(&["-j", "2", "samples/"]);
+    assert_eq!(one.stdout, two.stdout);
+    assert_eq!(csv_one.stdout, csv_two.stdout);
+    let csv = stdout(&csv_one);
+    assert!(csv.starts_with("timestamp,computer,channel,event_id,record_id,level,rule_title,rule_id,rule_author,tags,file,location,details,event\n"));
+    let records = csv::Reader::from_reader(csv.as_bytes()).records().count();
+    assert_eq!(records, 23);
+}
+
+#[test]
+fn filters_narrow_the_rules() {
+    let all = alerts(&hunt_jsonl(&["samples/"]));
+    let high = alerts(&hunt_jsonl(&["--min-level", "high", "samples/"]));
+    assert!(!high.is_empty() && high.len() < all.len());
+    assert!(
+        high.iter()
+            .all(|a| matches!(a["rule"]["level"].as_str(), Some("high" | "critical")))
+    );
+    let id = all[0]["rule"]["id"].as_str().expect("id");
+    let one_rule = alerts(&hunt_jsonl(&["--rule-id", id, "samples/"]));
+    assert!(!one_rule.is_empty());
+    assert!(one_rule.iter().all(|a| a["rule"]["id"] == id));
+    let none = hunt_jsonl(&["--tag", "attack.t1003", "samples/"]);
+    assert_eq!(none.status.code(), Some(2), "no rule left is a failed run");
+}
+
+#[test]
+fn bad_input_is_skipped_counted_and_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let samples = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/wmi-persistence.jsonl"),
+    )
+    .expect("samples");
+    let mut broken = Vec::new();
+    for (i, line) in samples.lines().enumerate() {
+        broken.extend_from_slice(line.as_bytes());
+        broken.push(b'\n');
+        if i == 3 {
+            broken.extend_from_slice(b"{\"Event\": {\"System\": \n");
+            broken.extend_from_slice(b"\xff\xfe not text\n");
+        }
+    }
+    let path = dir.path().join("broken.jsonl");
+    std::fs::write(&path, broken).expect("write");
+    let output = hunt_jsonl(&[path.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(4), "alerts and problems");
+    assert_eq!(alerts(&output).len(), 23, "every good event is still read");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("broken.jsonl"), "{stderr}");
+
+    let clean = tempfile::tempdir().expect("tempdir");
+    let benign = clean.path().join("benign.jsonl");
+    std::fs::write(&benign, samples.lines().next().expect("a line")).expect("write");
+    let output = hunt_jsonl(&[benign.to_str().expect("path")]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let missing = hunt_jsonl(&["no/such/file.evtx"]);
+    assert_eq!(missing.status.code(), Some(3));
+}
+
+#[test]
+fn broken_rules_are_listed_not_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "title: Broken\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|nope: x\n    condition: sel\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("linux.yml"),
+        "title: Linux Rule\nlogsource: {product: linux, category: process_creation}\ndetection:\n    sel:\n        Image: x\n    condition: sel\n",
+    )
+    .expect("write");
+    let rules = dir.path().to_str().expect("path");
+    let output = hunt_jsonl(&["--rules", rules, "--builtin", "samples/"]);
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.yml:5:15 (Broken): unknown modifier 'nope'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("linux.yml (Linux Rule): no source in pipeline 'windows'"),
+        "{stderr}"
+    );
+    assert_eq!(alerts(&output).len(), 23);
+}
+
+#[test]
+fn pack_on_security_datasets_wmi_captures() {
+    let Some(shared) = shared() else { return };
+    let excerpts = shared.join("corpus/security-datasets/excerpts");
+    let persist = excerpts.join("covenant_persistwmi.key-events.jsonl");
+    let output = hunt_jsonl(&[persist.to_str().expect("path")]);
+    assert_eq!(
+        by_rule(&alerts(&output)),
+        expected(&[
+            ("sysmon_wmi_event_filter_registered", &[219662]),
+            ("sysmon_wmi_active_consumer_registered", &[219666]),
+            ("sysmon_wmi_active_consumer_bound", &[219673]),
+            ("wmi_activity_active_consumer_binding", &[568]),
+            ("wmi_activity_permanent_filter_trigger", &[570]),
+        ])
+    );
+    let remote = excerpts
+        .join("covenant_wmi_remote_event_subscription_ActiveScriptEventConsumers.key-events.jsonl");
+    let output = hunt_jsonl(&[remote.to_str().expect("path")]);
+    assert_eq!(
+        by_rule(&alerts(&output)),
+        expected(&[
+            ("sysmon_wmi_event_filter_registered", &[430265]),
+            ("sysmon_wmi_active_consumer_bound", &[430469]),
+            ("wmi_activity_active_consumer_binding", &[421]),
+            ("wmi_activity_consumer_provider_started", &[423]),
+            ("scrcons_process_start", &[120461, 431364]),
+        ])
+    );
+}
+
+#[test]
+fn pack_is_quiet_on_other_security_datasets() {
+    let Some(shared) = shared() else { return };
+    let datasets = shared.join("corpus/security-datasets");
+    let output = hunt_jsonl(&[datasets.to_str().expect("path")]);
+    let mut files: BTreeMap<String, usize> = BTreeMap::new();
+    for alert in alerts(&output) {
+        let file = alert["file"].as_str().expect("file");
+        let name = Path::new(file)
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        *files.entry(name).or_default() += 1;
+    }
+    for name in files.keys() {
+        assert!(
+            name.contains("covenant_persistwmi")
+                || name.contains("covenant_wmi_remote_event_subscription"),
+            "unexpected alerts in {name}: {files:?}"
+        );
+    }
+    assert!(!files.is_empty());
+}
+
+#[test]
+fn pack_on_evtx_attack_samples() {
+    let Some(shared) = shared() else { return };
+    let samples = shared.join("corpus/evtx-attack-samples");
+    let file = |p: &str| samples.join(p).to_str().expect("path").to_string();
+    let output = hunt_jsonl(&[&file(
+        "Persistence/sysmon_20_21_1_CommandLineEventConsumer.evtx",
+    )]);
+    assert_eq!(
+        by_rule(&alerts(&output)),
+        expected(&[
+            ("wmic_event_subscription_create", &[16110, 16113, 16114]),
+            ("sysmon_wmi_active_consumer_registered", &[16111]),
+            ("sysmon_wmi_active_consumer_bound", &[16112]),
+            ("sysmon_wmi_event_filter_registered", &[16115]),
+            ("wmi_host_spawns_shell", &[16116]),
+        ])
+    );
+    let output = hunt_jsonl(&[&file("Persistence/wmighost_sysmon_20_21_1.evtx")]);
+    assert_eq!(
+        by_rule(&alerts(&output)),
+        expected(&[
+            ("sysmon_wmi_active_consumer_registered", &[7195]),
+            ("sysmon_wmi_active_consumer_bound", &[7197]),
+            ("scrcons_process_start", &[7203]),
+        ])
+    );
+    let output = hunt_jsonl(&[&file(
+        "AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx",
+    )]);
+    assert_eq!(
+        by_rule(&alerts(&output)),
+        expected(&[
+            ("sysmon_wmi_event_filter_registered", &[4055]),
+            ("sysmon_wmi_active_consumer_registered", &[4056]),
+            ("sysmon_wmi_active_consumer_bound", &[4057]),
+        ])
+    );
+    // Over the whole collection, the only other alerts are WMI-launched shells (T1047).
+    let output = hunt_jsonl(&[samples.to_str().expect("path")]);
+    let mut per_file: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for alert in alerts(&output) {
+        let path = alert["file"].as_str().expect("file");
+        let name = Path::new(path)
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let rule = alert["rule"]["path"].as_str().expect("rule").to_string();
+        *per_file.entry(name).or_default().entry(rule).or_default() += 1;
+    }
+    insta::assert_snapshot!("hunt_evtx_attack_samples_pack", format!("{per_file:#?}"));
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Hunt benchmarks for BENCHMARKS.md: sigrun hunt against the parse floor, in the same run.
+
+The floor is `crates/logs/examples/floor.rs`: the `evtx` crate rendering every record of the
+same files to JSON strings in one process, with the same thread count. Each figure is the
+median of --runs runs of CPU seconds (user + sys, children included) and wall seconds, and the
+peak resident memory, as /usr/bin/time reports them.
+
+    scripts/bench_hunt.py [--runs 5] [--shared ../shared] [--skip-build] [--steady 20]
+
+Reads the shared corpus in place; prints one line and exits 0 when it is absent.
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time; returns (cpu seconds, wall seconds, max RSS MiB, stdout)."""
+    fmt = "%U %S %e %M"
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        proc = subprocess.run(
+            ["/usr/bin/time", "-o", t.name, "-f", fmt] + cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        user, system, wall, rss = t.read().split()[-4:]
+    if proc.returncode not in (0, 1, 3, 4):
+        sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}")
+    return float(user) + float(system), float(wall), int(rss) / 1024, proc.stdout
+
+
+def median_of(runs, cmd):
+    results = [timed(cmd) for _ in range(runs)]
+    cpu = statistics.median(r[0] for r in results)
+    wall = statistics.median(r[1] for r in results)
+    rss = max(r[2] for r in results)
+    return cpu, wall, rss, results[-1][3]
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--shared", default=os.environ.get("SIGRUN_SHARED", str(ROOT.parent / "shared")))
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--steady", type=int, default=20, help="copies of the corpus for the steady-state run (0: skip)")
+    args = parser.parse_args()
+
+    shared = Path(args.shared)
+    evtx = shared / "corpus/evtx-attack-samples"
+    rules = shared / "corpus/sigma/rules/windows"
+    if not evtx.is_dir() or not rules.is_dir():
+        print(f"skipped: no shared corpus at {shared}")
+        return
+    if not args.skip_build:
+        subprocess.run(["cargo", "build", "--release", "-p", "sigrun", "-p", "sigrun-logs", "--example", "floor"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "-p", "sigrun"], cwd=ROOT, check=True)
+    sigrun = ROOT / "target/release/sigrun"
+    floor = ROOT / "target/release/examples/floor"
+
+    print(f"machine: {machine()}")
+    print(f"runs per figure: {args.runs} (median CPU s = user+sys, median wall s, peak RSS MiB)\n")
+
+    def hunt(threads, rules_dir, logs):
+        cmd = [str(sigrun), "hunt", "-q", "--progress", "never", "--no-summary", "-f", "jsonl", "-j", str(threads), "-r", str(rules_dir)]
+        return cmd + [str(p) for p in logs]
+
+    rows = []
+    for threads in (1, 2):
+        f = median_of(args.runs, [str(floor), "--threads", str(threads), str(evtx)])
+        h = median_of(args.runs, hunt(threads, rules, [evtx]))
+        alerts = h[3].count(b"\n")
+        rows.append((f"end to end, {threads} thread(s)", f, h, alerts))
+
+    # Scaling with the rule count: the first N rule files in path order.
+    files = sorted(p for p in rules.rglob("*.yml"))
+    scaling = []
+    for count in (100, 1000, len(files)):
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, src in enumerate(files[:count]):
+                shutil.copy(src, Path(tmp) / f"{i:05d}_{src.name}")
+            h = median_of(args.runs, hunt(1, tmp, [evtx]))
+        scaling.append((count, h))
+
+    steady = []
+    if args.steady:
+        with tempfile.TemporaryDirectory() as tmp:
+            copies = [Path(tmp) / f"copy{i:02d}" for i in range(args.steady)]
+            for c in copies:
+                os.symlink(evtx, c)
+            for threads in (1, 2):
+                f = median_of(max(1, args.runs // 2), [str(floor), "--threads", str(threads)] + [str(c) for c in copies])
+                h = median_of(max(1, args.runs // 2), hunt(threads, rules, copies))
+                steady.append((threads, f, h))
+
+    print("| run | floor CPU s | floor wall s | hunt CPU s | hunt wall s | hunt CPU / floor CPU | hunt wall / floor wall | hunt peak MiB | alerts |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, f, h, alerts in rows:
+        print(f"| {name} | {f[0]:.2f} | {f[1]:.2f} | {h[0]:.2f} | {h[1]:.2f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {alerts} |")
+    for threads, f, h in steady:
+        print(f"| steady state, corpus x{args.steady}, {threads} thread(s) | {f[0]:.2f} | {f[1]:.2f} | {h[0]:.2f} | {h[1]:.2f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {h[3].count(b'\n')} |")
+    print()
+    print("| rules | hunt CPU s (1 thread) | hunt wall s | peak MiB |")
+    print("| ---: | ---: | ---: | ---: |")
+    for count, h in scaling:
+        print(f"| {count} | {h[0]:.2f} | {h[1]:.2f} | {h[2]:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
