@@ -9,6 +9,11 @@ mod pipelines;
 mod test_cmd;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of the system allocator: compiling thousands of rules allocates many small
+/// objects, and glibc's malloc and free took 13% of a hunt's CPU time (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// sigrun: check, hunt with, convert, test and document Sigma detection rules.
