@@ -277,12 +277,16 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     // Units are matched in parallel a batch at a time and printed in order: memory holds one
     // batch of alerts, and the output does not depend on scheduling.
     let batch = rayon::current_num_threads() * 4;
+    // rayon calls `map_init` once per split of every batch; the scratches (the matcher's is
+    // sized by the whole rule set) are leased from a pool instead of built each time.
+    let scratch_pool = std::sync::Mutex::new(Vec::new());
     for units in units.chunks(batch.max(1)) {
         let results: Vec<UnitResult> = units
             .par_iter()
             .map_init(
-                || (ReadScratch::new(), engine.new_scratch()),
-                |(read_scratch, match_scratch), unit| {
+                || ScratchLease::take(&scratch_pool, &engine),
+                |lease, unit| {
+                    let (read_scratch, match_scratch) = lease.get();
                     hunt_unit(
                         unit,
                         &read_options,
@@ -332,6 +336,40 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         (true, true) => exit::ALERTS_AND_PROBLEMS,
     };
     Ok(ExitCode::from(code))
+}
+
+/// A reader's and a matcher's scratch, taken from a pool and given back when dropped.
+struct ScratchLease<'p> {
+    pool: &'p std::sync::Mutex<Vec<(ReadScratch, sigrun_engine::Scratch)>>,
+    scratch: Option<(ReadScratch, sigrun_engine::Scratch)>,
+}
+
+impl<'p> ScratchLease<'p> {
+    fn take(
+        pool: &'p std::sync::Mutex<Vec<(ReadScratch, sigrun_engine::Scratch)>>,
+        engine: &Engine,
+    ) -> ScratchLease<'p> {
+        let pooled = pool.lock().ok().and_then(|mut p| p.pop());
+        ScratchLease {
+            pool,
+            scratch: Some(pooled.unwrap_or_else(|| (ReadScratch::new(), engine.new_scratch()))),
+        }
+    }
+
+    fn get(&mut self) -> (&mut ReadScratch, &mut sigrun_engine::Scratch) {
+        let (read, matcher) = self
+            .scratch
+            .get_or_insert_with(|| unreachable!("taken only on drop"));
+        (read, matcher)
+    }
+}
+
+impl Drop for ScratchLease<'_> {
+    fn drop(&mut self) {
+        if let (Some(scratch), Ok(mut pool)) = (self.scratch.take(), self.pool.lock()) {
+            pool.push(scratch);
+        }
+    }
 }
 
 struct UnitResult {
