@@ -78,6 +78,13 @@ fn event_value(
 /// The event's JSON on one line (JSON input may be pretty-printed; JSON Lines output must
 /// not contain line breaks). Text that is not JSON is kept as a JSON string.
 fn compact_json(raw: &[u8]) -> String {
+    // The reader has parsed the event already: text without line breaks (every EVTX record,
+    // every JSON Lines event) is used as it is, which saves a parse per alert.
+    if memchr::memchr2(b'\n', b'\r', raw).is_none()
+        && let Ok(text) = std::str::from_utf8(raw)
+    {
+        return text.trim().to_string();
+    }
     match serde_json::from_slice::<serde_json::Value>(raw) {
         Ok(value) => value.to_string(),
         Err(_) => serde_json::Value::String(String::from_utf8_lossy(raw).into_owned()).to_string(),
