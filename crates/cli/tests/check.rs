@@ -1,35 +1,14 @@
 //! `sigrun check` end to end: exit codes, text/JSON/SARIF output (snapshots), the seed rules
 //! and the whole SigmaHQ corpus.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 mod common;
-use common::{seed_000_rule, seed_001_rule};
+use common::{seed_000_rule, seed_001_rule, shared_with, stdout};
 
 fn sigrun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigrun"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run sigrun")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
-}
-
-fn shared() -> Option<PathBuf> {
-    let path = std::env::var_os("SIGRUN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if path.join("corpus/sigma").is_dir() {
-        Some(path)
-    } else {
-        println!("skipped: no shared corpus at {}", path.display());
-        None
-    }
+    common::sigrun_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
 }
 
 const BROKEN: &str = "tests/fixtures/check/broken_rule.yml";
@@ -146,7 +125,9 @@ fn validators_can_be_listed_and_disabled() {
 
 #[test]
 fn seed_rules_parse_and_old_forms_are_reported() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared_with("corpus/sigma") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let seeds = shared.join("seeds");
     let read = |name: &str| std::fs::read_to_string(seeds.join(name)).expect("seed");
@@ -203,7 +184,9 @@ fn seed_rules_parse_and_old_forms_are_reported() {
 
 #[test]
 fn sigmahq_rules_have_no_errors() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared_with("corpus/sigma") else {
+        return;
+    };
     let rules = shared.join("corpus/sigma/rules");
     let output = sigrun(&["check", "--format", "json", rules.to_str().expect("path")]);
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");

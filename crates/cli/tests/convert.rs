@@ -2,21 +2,9 @@
 //! changing every target's query, output formats, the summary and exit codes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 mod common;
-
-fn sigrun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigrun"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .expect("run sigrun")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
-}
+use common::{sigrun, stdout};
 
 fn seeds() -> Option<PathBuf> {
     let path = std::env::var_os("SIGRUN_SHARED")

@@ -3,16 +3,9 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn sigrun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigrun"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run sigrun")
-}
+mod common;
+use common::sigrun;
 
 const EVENTS: &str = "crates/cli/tests/fixtures/filters/scrcons_scenarios.jsonl";
 const RULE: &str = "crates/pack/rules/scrcons_file_write.yml";

@@ -2,33 +2,11 @@
 //! input and exit codes, and the built-in pack on real attack captures of the shared corpus.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn sigrun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigrun"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run sigrun")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
-}
-
-fn shared() -> Option<PathBuf> {
-    let path = std::env::var_os("SIGRUN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if path.join("corpus").is_dir() {
-        Some(path)
-    } else {
-        println!("skipped: no shared corpus at {}", path.display());
-        None
-    }
-}
+mod common;
+use common::{shared_with, sigrun, stdout};
 
 /// The alerts of a JSON Lines hunt as parsed objects.
 fn alerts(output: &Output) -> Vec<serde_json::Value> {
@@ -224,7 +202,9 @@ fn broken_rules_are_listed_not_dropped() {
 
 #[test]
 fn pack_on_security_datasets_wmi_captures() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared_with("corpus") else {
+        return;
+    };
     let excerpts = shared.join("corpus/security-datasets/excerpts");
     let persist = excerpts.join("covenant_persistwmi.key-events.jsonl");
     let output = hunt_jsonl(&[persist.to_str().expect("path")]);
@@ -255,7 +235,9 @@ fn pack_on_security_datasets_wmi_captures() {
 
 #[test]
 fn pack_is_quiet_on_other_security_datasets() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared_with("corpus") else {
+        return;
+    };
     let datasets = shared.join("corpus/security-datasets");
     let output = hunt_jsonl(&[datasets.to_str().expect("path")]);
     let mut files: BTreeMap<String, usize> = BTreeMap::new();
@@ -280,7 +262,9 @@ fn pack_is_quiet_on_other_security_datasets() {
 
 #[test]
 fn pack_on_evtx_attack_samples() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared_with("corpus") else {
+        return;
+    };
     let samples = shared.join("corpus/evtx-attack-samples");
     let file = |p: &str| samples.join(p).to_str().expect("path").to_string();
     let output = hunt_jsonl(&[&file(

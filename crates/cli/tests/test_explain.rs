@@ -1,33 +1,11 @@
 //! `sigrun test` and `sigrun explain` end to end: output formats (snapshots), exit codes,
 //! coverage, and SigmaHQ's regression data.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn sigrun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigrun"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run sigrun")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
-}
-
-fn shared() -> Option<PathBuf> {
-    let path = std::env::var_os("SIGRUN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if path.join("corpus/sigma").is_dir() {
-        Some(path)
-    } else {
-        println!("skipped: no shared corpus at {}", path.display());
-        None
-    }
-}
+mod common;
+use common::{shared_with, sigrun, stdout};
 
 /// A folder with one rule and a sidecar with a passing and a failing case, and one rule
 /// without tests.
@@ -123,7 +101,9 @@ fn explain_snapshots() {
 
 #[test]
 fn sigmahq_regression_cases_run_and_missing_data_is_skipped() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared_with("corpus/sigma") else {
+        return;
+    };
     let rules = shared.join("corpus/sigma/rules");
     let output = sigrun(&["test", "--format", "json", rules.to_str().expect("path")]);
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");

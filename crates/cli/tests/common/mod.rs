@@ -2,6 +2,47 @@
 
 #![allow(dead_code, reason = "each test file uses a part of this module")]
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root, where the bundled samples and examples are.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the `sigrun` binary in `dir` without colours.
+pub fn sigrun_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigrun"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run sigrun")
+}
+
+/// Runs the `sigrun` binary at the repository root.
+pub fn sigrun(args: &[&str]) -> Output {
+    sigrun_in(&repo_root(), args)
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+/// The shared folder when `sub` exists in it (`SIGRUN_SHARED`, else `../shared` beside the
+/// repository); otherwise prints one line and gives `None`, and the test skips.
+pub fn shared_with(sub: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("SIGRUN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared"));
+    if path.join(sub).exists() {
+        Some(path)
+    } else {
+        println!("skipped: no {sub} in {}", path.display());
+        None
+    }
+}
+
 /// Extracts the Sigma rule of seed 001 (a Markdown page with the rule in a code fence).
 pub fn seed_001_rule(text: &str) -> Option<String> {
     let start = text.find("### Sigma rule")?;
