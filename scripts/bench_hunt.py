@@ -120,7 +120,8 @@ def main():
     for name, f, h, alerts in rows:
         print(f"| {name} | {f[0]:.2f} | {f[1]:.2f} | {h[0]:.2f} | {h[1]:.2f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {alerts} |")
     for threads, f, h in steady:
-        print(f"| steady state, corpus x{args.steady}, {threads} thread(s) | {f[0]:.2f} | {f[1]:.2f} | {h[0]:.2f} | {h[1]:.2f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {h[3].count(b'\n')} |")
+        alerts = h[3].count(b"\n")
+        print(f"| steady state, corpus x{args.steady}, {threads} thread(s) | {f[0]:.2f} | {f[1]:.2f} | {h[0]:.2f} | {h[1]:.2f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {alerts} |")
     print()
     print("| rules | hunt CPU s (1 thread) | hunt wall s | peak MiB |")
     print("| ---: | ---: | ---: | ---: |")
