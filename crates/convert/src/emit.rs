@@ -11,22 +11,41 @@ pub(crate) fn write(
     expr: &Expr,
     cx: &mut Cx,
 ) -> Result<Piece, ConvertError> {
+    write_in(dialect, expr, false, cx)
+}
+
+/// Writes an expression; `negated` says that it sits under a `not` (at any depth), where
+/// a dialect may have to write tests so that a missing field gives false, not null
+/// ([`Dialect::negated_test`]).
+fn write_in(
+    dialect: &dyn Dialect,
+    expr: &Expr,
+    negated: bool,
+    cx: &mut Cx,
+) -> Result<Piece, ConvertError> {
     let syntax = dialect.syntax();
     match expr {
+        Expr::Test(test) if negated => dialect.negated_test(test, cx),
         Expr::Test(test) => dialect.test(test, cx),
-        Expr::Not(inner) => Ok(syntax.negate(write(dialect, inner, cx)?)),
-        Expr::And(items) => join(dialect, items, Op::And, cx),
-        Expr::Or(items) => join(dialect, items, Op::Or, cx),
+        Expr::Not(inner) => Ok(syntax.negate(write_in(dialect, inner, true, cx)?)),
+        Expr::And(items) => join(dialect, items, Op::And, negated, cx),
+        Expr::Or(items) => join(dialect, items, Op::Or, negated, cx),
         Expr::Const(value) => Err(ConvertError::Rule(format!(
             "internal: constant {value} left in the query tree"
         ))),
     }
 }
 
-fn join(dialect: &dyn Dialect, items: &[Expr], op: Op, cx: &mut Cx) -> Result<Piece, ConvertError> {
+fn join(
+    dialect: &dyn Dialect,
+    items: &[Expr],
+    op: Op,
+    negated: bool,
+    cx: &mut Cx,
+) -> Result<Piece, ConvertError> {
     let pieces = items
         .iter()
-        .map(|item| write(dialect, item, cx))
+        .map(|item| write_in(dialect, item, negated, cx))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(dialect.syntax().join(pieces, op))
 }

@@ -25,13 +25,15 @@ const ABC: &str = "    a: {A: 1}\n    b: {B: 2}\n    c: {C: 3}\n";
 fn and_binds_tighter_than_or_in_every_target_but_splunk() {
     let r = rule(&format!("{ABC}    condition: a or b and not c\n"));
     assert_eq!(text(Target::Kusto, &r), "A == 1 or B == 2 and not(C == 3)");
+    // Lucene's classic parser has no AND/OR precedence: the AND group is parenthesised.
     assert_eq!(
         text(Target::Lucene, &r),
-        r#"(A:"1" OR B:"2" AND NOT C:"3")"#
+        r#"(A:"1" OR (B:"2" AND NOT C:"3"))"#
     );
     assert_eq!(
         text(Target::Eql, &r),
-        "any where A == 1 or B == 2 and not C == 3"
+        // Under `not`, a test is guarded: EQL's comparison with a missing field is null.
+        "any where A == 1 or B == 2 and not (C != null and C == 3)"
     );
     assert_eq!(
         text(Target::Esql, &r),

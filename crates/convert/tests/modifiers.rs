@@ -348,7 +348,10 @@ fn neq() {
             (Target::Kusto, Ok("not(User =~ \"SYSTEM\")")),
             (Target::Lucene, Ok("NOT User:\"SYSTEM\"")),
             (Target::Graylog, Ok("NOT User:\"SYSTEM\"")),
-            (Target::Eql, Ok("any where not User : \"SYSTEM\"")),
+            (
+                Target::Eql,
+                Ok("any where not (User != null and User : \"SYSTEM\")"),
+            ),
             (
                 Target::Esql,
                 Ok("FROM *\n| WHERE NOT COALESCE(TO_LOWER(User) == \"system\", false)"),

@@ -13,6 +13,10 @@
 //!
 //! EQL wildcard patterns have no escape for a literal `*` or `?`; such values are written as
 //! `regex~` (`regex` with `cased`) with the glob spelled as a Lucene RegExp.
+//!
+//! Missing fields: a comparison with a missing field is null and `not null` is null, so
+//! `not F : "x"` would drop the events without `F`, which Sigma's `not` keeps. A test under a
+//! `not` is therefore guarded, `not (F != null and F : "x")`: false, not null, without `F`.
 
 use sigrun_rule::value::FieldRefMatch;
 
@@ -34,6 +38,7 @@ static SYNTAX: Syntax = Syntax {
     or_binds_tighter: false,
     wrap_top: false,
     max_chain: None,
+    and_or_unordered: false,
 };
 
 /// An EQL string literal.
@@ -191,6 +196,23 @@ impl Dialect for Eql {
                 Piece::atom(format!("{function}({f}, {})", field(other)))
             }
         })
+    }
+
+    fn negated_test(&self, test: &Test, cx: &mut Cx) -> Result<Piece, ConvertError> {
+        let piece = self.test(test, cx)?;
+        // The field, or the keyword field a keyword search is written on.
+        let name = super::field_or_keyword(NAME, test, cx)?;
+        let mut pieces = vec![Piece::atom(format!("{} != null", field(name)))];
+        match &test.pred {
+            // Two-valued already: `F == null`, `F != null`.
+            Pred::Null | Pred::Exists(_) => return Ok(piece),
+            Pred::FieldRef { field: other, .. } => {
+                pieces.push(Piece::atom(format!("{} != null", field(other))));
+            }
+            _ => {}
+        }
+        pieces.push(piece);
+        Ok(SYNTAX.join(pieces, super::Op::And))
     }
 
     fn query(

@@ -34,6 +34,7 @@ static SYNTAX: Syntax = Syntax {
     or_binds_tighter: false,
     wrap_top: false,
     max_chain: None,
+    and_or_unordered: false,
 };
 
 use super::eql::string;

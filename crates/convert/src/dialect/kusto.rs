@@ -37,6 +37,7 @@ static SYNTAX: Syntax = Syntax {
     or_binds_tighter: false,
     wrap_top: false,
     max_chain: Some(64),
+    and_or_unordered: false,
 };
 
 /// A KQL string literal: `"..."` with `\\`, `\"` and control characters escaped.

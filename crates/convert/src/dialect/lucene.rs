@@ -37,6 +37,7 @@ static SYNTAX: Syntax = Syntax {
     or_binds_tighter: false,
     wrap_top: true,
     max_chain: None,
+    and_or_unordered: true,
 };
 
 /// Characters the query-string parser treats as syntax.

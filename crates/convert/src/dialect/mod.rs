@@ -78,6 +78,13 @@ pub struct Syntax {
     /// left-deep tree and refuses trees deeper than a few hundred levels, so long lists are
     /// split into parenthesised groups (depth grows with the square root of the length).
     pub max_chain: Option<usize>,
+    /// The parser gives AND and OR no precedence over each other (Lucene's classic query
+    /// parser, which Kibana's and Graylog's query strings use, reads `a AND b OR c` as
+    /// `+a +b c`, in which `c` is optional), and a `NOT` joined by OR only excludes (`a OR
+    /// NOT b` is `a` without `b`). An AND under OR and a NOT under OR are therefore
+    /// parenthesised; a group of only `NOT` terms matches all other documents in
+    /// Elasticsearch's query_string.
+    pub and_or_unordered: bool,
 }
 
 impl Syntax {
@@ -93,7 +100,9 @@ impl Syntax {
 
     /// `piece` as an operand of `parent`: parenthesised when it binds more loosely.
     pub fn operand(&self, piece: Piece, parent: Op) -> String {
-        if self.level(piece.op) < self.level(parent) {
+        let unordered =
+            self.and_or_unordered && parent == Op::Or && matches!(piece.op, Op::And | Op::Not);
+        if unordered || self.level(piece.op) < self.level(parent) {
             format!("{}{}{}", self.open, piece.text, self.close)
         } else {
             piece.text
@@ -175,6 +184,13 @@ pub trait Dialect: Sync {
 
     /// Writes one test.
     fn test(&self, test: &Test, cx: &mut Cx) -> Result<Piece, ConvertError>;
+
+    /// Writes one test that sits under a `not`. Languages whose comparisons with a missing
+    /// field are null, and whose `not null` is null (not true, as Sigma's `not` over a missing
+    /// field is), write the test so that it is false there; the others write it as usual.
+    fn negated_test(&self, test: &Test, cx: &mut Cx) -> Result<Piece, ConvertError> {
+        self.test(test, cx)
+    }
 
     /// A test the language can only write as a pipeline stage after the search (SPL's
     /// `| regex`), when the test is a top-level `and` term. `None` for tests written inline.

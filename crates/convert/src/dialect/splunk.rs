@@ -37,6 +37,7 @@ static SYNTAX: Syntax = Syntax {
     or_binds_tighter: true,
     wrap_top: false,
     max_chain: None,
+    and_or_unordered: false,
 };
 
 /// An SPL quoted string: `\` and `"` escaped.
@@ -292,6 +293,7 @@ static WHERE_SYNTAX: Syntax = Syntax {
     or_binds_tighter: false,
     wrap_top: false,
     max_chain: None,
+    and_or_unordered: false,
 };
 
 /// A field as a string that is never null.

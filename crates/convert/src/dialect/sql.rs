@@ -42,6 +42,7 @@ static SYNTAX: Syntax = Syntax {
     wrap_top: false,
     // SQLite refuses expression trees deeper than 1000; a long OR chain is one.
     max_chain: Some(64),
+    and_or_unordered: false,
 };
 
 /// A SQL string literal (`'` doubled).
