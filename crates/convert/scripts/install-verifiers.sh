@@ -7,6 +7,11 @@
 #   DuckDB  duckdb (PyPI)
 #   Lucene  liblucene8-java (Debian): Lucene 8 classic QueryParser, run with java (JDK 11+)
 #   SQLite  built into the tests (rusqlite, bundled) - nothing to install
+#   pySigma sigma-cli, pysigma-backend-elasticsearch, pysigma-backend-splunk (PyPI): the
+#           reference converter tests/pysigma.rs compares ES|QL and SPL with
+#
+# The same engines run the differential tests (tests/differential.rs: the queries run over
+# the shared events; EQL with eql's PythonEngine, DuckDB, Lucene 8 in memory).
 #
 # Usage: crates/convert/scripts/install-verifiers.sh   (as root for apt-get, or with sudo)
 # SIGRUN_VERIFIERS (default: ~/.cache/sigrun/verifiers) is where the npm package goes; the
@@ -27,8 +32,12 @@ fi
 if command -v python3 >/dev/null; then
     python3 -m pip install --quiet eql duckdb
     echo "eql, duckdb: installed for $(command -v python3)"
+    # The versions tests/pysigma.rs's categories were written against.
+    python3 -m pip install --quiet "sigma-cli==3.1.0" "pysigma==1.5.1" \
+        "pysigma-backend-elasticsearch==2.1.1" "pysigma-backend-splunk==2.1.0"
+    echo "pySigma: $(python3 -c 'import importlib.metadata as m; print(m.version("pysigma"))')"
 else
-    echo "eql, duckdb: python3 not found, skipped" >&2
+    echo "eql, duckdb, pySigma: python3 not found, skipped" >&2
 fi
 
 if command -v apt-get >/dev/null; then
