@@ -39,13 +39,12 @@
 //! target, about 205 of which match some event, with about 580 rule-event matches.
 
 mod common;
+use common::{base64, lucene_classpath, python_has, run, skip, sql_identifiers};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::{Value as Json, json};
@@ -561,47 +560,6 @@ fn excerpt(event: &Ev) -> String {
 // Running external tools.
 // ---------------------------------------------------------------------------------------------
 
-/// Runs a tool once with all input on stdin; `None` (after printing why) when it cannot start.
-fn run(program: &str, args: &[&str], input: String) -> Option<String> {
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            println!("skipped: cannot run {program}: {error}");
-            return None;
-        }
-    };
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("tool output");
-    assert!(
-        output.status.success(),
-        "{program} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    writer.join().expect("writer").expect("write to tool");
-    // The runners report counts on stderr.
-    print!("{}", String::from_utf8_lossy(&output.stderr));
-    Some(String::from_utf8(output.stdout).expect("utf-8"))
-}
-
-fn python_has(module: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("skipped: python3 module '{module}' not installed (scripts/install-verifiers.sh)");
-    }
-    ok
-}
-
 /// What a target found: per rule the matching events, and the rules it refused a query of
 /// (with the message).
 type Found = (BTreeMap<usize, BTreeSet<u32>>, BTreeMap<usize, String>);
@@ -690,37 +648,6 @@ fn table(corpus: &Corpus, extra_columns: &BTreeSet<String>) -> Table {
     Table { columns, rows }
 }
 
-/// The double-quoted identifiers of a SQL query: its table and columns.
-fn sql_identifiers(query: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut chars = query.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => in_string = !in_string,
-            '"' if !in_string => {
-                let mut name = String::new();
-                while let Some(c) = chars.next() {
-                    if c == '"' {
-                        if chars.peek() == Some(&'"') {
-                            chars.next();
-                            name.push('"');
-                        } else {
-                            break;
-                        }
-                    } else {
-                        name.push(c);
-                    }
-                }
-                out.insert(name);
-            }
-            _ => {}
-        }
-    }
-    out.remove("events");
-    out
-}
-
 /// `SELECT * FROM "events" WHERE ...` as a query for the matching ids.
 fn ids_query(query: &str) -> String {
     let rest = query
@@ -733,6 +660,7 @@ fn sql_columns(converted: &[Converted]) -> BTreeSet<String> {
     converted
         .iter()
         .flat_map(|c| c.queries.iter().flat_map(|q| sql_identifiers(q)))
+        .filter(|c| c != "events")
         .collect()
 }
 
@@ -875,7 +803,7 @@ fn duckdb_finds_what_the_engine_finds() {
     let Some(output) = run(
         "python3",
         &[script.to_str().unwrap_or_default(), &events, &columns],
-        query_lines(&converted, ids_query),
+        &query_lines(&converted, ids_query),
     ) else {
         return;
     };
@@ -946,7 +874,7 @@ fn eql_finds_what_the_engine_finds() {
     let Some(output) = run(
         "python3",
         &[script.to_str().unwrap_or_default(), &events],
-        query_lines(&converted, str::to_owned),
+        &query_lines(&converted, str::to_owned),
     ) else {
         return;
     };
@@ -965,49 +893,6 @@ fn eql_finds_what_the_engine_finds() {
 // ---------------------------------------------------------------------------------------------
 // Lucene (an in-memory Lucene 8 index, the classic QueryParser).
 // ---------------------------------------------------------------------------------------------
-
-/// The Lucene 8 core and classic query parser jars (Debian's liblucene8-java).
-fn lucene_classpath() -> Option<String> {
-    let dir = Path::new("/usr/share/java");
-    let find = |prefix: &str| -> Option<PathBuf> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jar"))
-            })
-            .collect();
-        found.sort();
-        found.pop()
-    };
-    let core = find("lucene-core-8")?;
-    let parser = find("lucene-queryparser-8")?;
-    Some(format!("{}:{}", core.display(), parser.display()))
-}
-
-/// Standard base64 (the Java runner reads names, values and queries so encoded).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
 
 /// The events as `LuceneIndex.java` reads them: per event one line of `name:value` pairs in
 /// base64, fields named by [`store_name`], every value kept (a Lucene field is multi-valued),
@@ -1074,9 +959,7 @@ const KNOWN_LUCENE_ERRORS: &[KnownError] = &[
 #[test]
 fn lucene_finds_what_the_engine_finds() {
     let Some(classpath) = lucene_classpath() else {
-        println!(
-            "skipped: Lucene 8 jars not found in /usr/share/java (scripts/install-verifiers.sh)"
-        );
+        skip("Lucene 8 jars not found in /usr/share/java (scripts/install-verifiers.sh)");
         return;
     };
     let Some(corpus) = corpus() else {
@@ -1099,7 +982,7 @@ fn lucene_finds_what_the_engine_finds() {
             source.to_str().unwrap_or_default(),
             &events,
         ],
-        queries,
+        &queries,
     ) else {
         return;
     };

@@ -7,11 +7,10 @@
 //! `scripts/install-verifiers.sh` installs them all.
 
 mod common;
+use common::{base64, lucene_classpath, python_has, run, skip, sql_identifiers};
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use sigrun_convert::{Options, Target, convert};
@@ -105,59 +104,6 @@ fn queries(target: Target, pipeline: Option<&str>, rules: &[(String, SigmaRule)]
         }
     }
     out
-}
-
-/// A verifier is missing: print one line and skip, or fail when `SIGRUN_REQUIRE_VERIFIERS` is
-/// set (CI installs every verifier, so there a missing one is a broken setup, not a skip).
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("SIGRUN_REQUIRE_VERIFIERS").is_none(),
-        "verifier required but missing: {why}"
-    );
-    println!("skipped: {why}");
-}
-
-/// Runs a checker once with all input; `None` (after printing why) when it cannot start.
-fn run(program: &str, args: &[&str], input: &str) -> Option<String> {
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            skip(&format!("cannot run {program}: {error}"));
-            return None;
-        }
-    };
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("checker output");
-    writer.join().expect("writer").expect("write to checker");
-    assert!(
-        output.status.success(),
-        "{program} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(String::from_utf8(output.stdout).expect("utf-8"))
-}
-
-/// Whether a Python module imports; prints a skip line when not.
-fn python_has(module: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        skip(&format!(
-            "python3 module '{module}' not installed (scripts/install-verifiers.sh)"
-        ));
-    }
-    ok
 }
 
 /// Reads `{"id", "errors"}` lines and turns them into failure messages.
@@ -331,27 +277,6 @@ fn eql_parses_with_elastics_parser() {
     assert_clean("eql", items.len(), &failures(&items, &output));
 }
 
-/// The Lucene 8 core and classic query parser jars (Debian's liblucene8-java).
-fn lucene_classpath() -> Option<String> {
-    let dir = Path::new("/usr/share/java");
-    let find = |prefix: &str| -> Option<PathBuf> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jar"))
-            })
-            .collect();
-        found.sort();
-        found.pop()
-    };
-    let core = find("lucene-core-8")?;
-    let parser = find("lucene-queryparser-8")?;
-    Some(format!("{}:{}", core.display(), parser.display()))
-}
-
 #[test]
 fn lucene_query_strings_parse_with_the_classic_query_parser() {
     let Some(classpath) = lucene_classpath() else {
@@ -386,58 +311,6 @@ fn lucene_query_strings_parse_with_the_classic_query_parser() {
         .map(|(line, item)| format!("{}\n    {}\n    {line}", item.label, item.query))
         .collect();
     assert_clean("lucene", items.len(), &failures);
-}
-
-/// Standard base64 (the Java checker reads one query per line).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The double-quoted identifiers of a SQL query: its table and columns.
-fn sql_identifiers(query: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut chars = query.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => in_string = !in_string,
-            '"' if !in_string => {
-                let mut name = String::new();
-                while let Some(c) = chars.next() {
-                    if c == '"' {
-                        if chars.peek() == Some(&'"') {
-                            chars.next();
-                            name.push('"');
-                        } else {
-                            break;
-                        }
-                    } else {
-                        name.push(c);
-                    }
-                }
-                out.insert(name);
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 fn sql_items(target: Target) -> Vec<Item> {

@@ -3,6 +3,7 @@
 use super::{Context, SetFindings, Validator};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::document::{DocumentKind, FilterTarget, LogSource};
+use crate::filter::logsource_fits;
 use crate::loader::DocRef;
 use std::collections::HashMap;
 
@@ -129,17 +130,6 @@ fn correlation_reference(context: &Context<'_>, out: &mut SetFindings) {
             }
         }
     }
-}
-
-/// Whether every logsource key the filter names has the same value in the rule.
-fn logsource_fits(filter: &LogSource, rule: &LogSource) -> bool {
-    [
-        (filter.category(), rule.category()),
-        (filter.product(), rule.product()),
-        (filter.service(), rule.service()),
-    ]
-    .into_iter()
-    .all(|(f, r)| f.is_none_or(|f| r.is_some_and(|r| r.eq_ignore_ascii_case(f))))
 }
 
 fn describe(logsource: &LogSource) -> String {
