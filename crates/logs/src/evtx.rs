@@ -8,7 +8,6 @@
 //! rest of its chunk only.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::ops::{ControlFlow, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -54,7 +53,7 @@ pub(crate) fn read_evtx(
     on_problem: &mut dyn FnMut(ReadProblem),
 ) -> Result<UnitStats, ReadError> {
     let path = read.path;
-    let mut file = File::open(path).map_err(|e| ReadError::io(path, "open", e))?;
+    let file = File::open(path).map_err(|e| ReadError::io(path, "open", e))?;
     let mut unit = Unit {
         path,
         stats: UnitStats::default(),
@@ -62,7 +61,7 @@ pub(crate) fn read_evtx(
         on_problem,
     };
     if read.chunks.start == 0 {
-        unit.check_file_header(&mut file)?;
+        unit.check_file_header(&file)?;
     }
     let settings = Arc::new(
         ParserSettings::new()
@@ -74,15 +73,14 @@ pub(crate) fn read_evtx(
     for chunk in read.chunks.clone() {
         let offset = FILE_HEADER_SIZE + chunk * CHUNK_SIZE;
         let read_error = |e| ReadError::io(path, format!("read at byte {offset}"), e);
-        // The header first: most files end in never-used chunks, all zeroes, not worth reading.
-        chunk_buffer.clear();
-        let available =
-            read_into(&mut file, offset, chunk_buffer, CHUNK_HEADER_SIZE).map_err(read_error)?;
+        // One positioned read per chunk: a read of the header first (to skip the all-zero
+        // chunks most files end in) cost a second system call for every chunk in use.
+        let available = read_chunk(&file, offset, chunk_buffer).map_err(read_error)?;
         if available == 0 {
             break;
         }
         if !chunk_buffer.starts_with(CHUNK_MAGIC) {
-            let kind = if chunk_buffer.iter().all(|&b| b == 0) {
+            let kind = if chunk_buffer[..available].iter().all(|&b| b == 0) {
                 continue;
             } else if available < CHUNK_HEADER_SIZE {
                 ProblemKind::TruncatedChunk {
@@ -94,12 +92,6 @@ pub(crate) fn read_evtx(
             unit.problem(Location::Chunk { chunk }, kind);
             continue;
         }
-        let mut available = available;
-        if available == CHUNK_HEADER_SIZE {
-            let rest = offset + CHUNK_HEADER_SIZE as u64;
-            let want = CHUNK_SIZE as usize - CHUNK_HEADER_SIZE;
-            available += read_into(&mut file, rest, chunk_buffer, want).map_err(read_error)?;
-        }
         if available < CHUNK_SIZE as usize {
             let kind = ProblemKind::TruncatedChunk {
                 available: available as u64,
@@ -109,8 +101,8 @@ pub(crate) fn read_evtx(
                 continue;
             }
         }
-        // The parser needs the whole chunk: what the file lacks reads as zeroes (free space).
-        chunk_buffer.resize(CHUNK_SIZE as usize, 0);
+        // The parser needs the whole chunk: what the file lacks reads as zeroes (free space),
+        // as `read_chunk` left it.
         let data = std::mem::take(chunk_buffer);
         let flow = unit.chunk(
             (chunk, available),
@@ -128,15 +120,36 @@ pub(crate) fn read_evtx(
     Ok(unit.stats)
 }
 
-/// Append up to `want` bytes read at `offset` to `buffer`; return how many the file had.
-fn read_into(
-    file: &mut File,
-    offset: u64,
-    buffer: &mut Vec<u8>,
-    want: usize,
-) -> std::io::Result<usize> {
-    file.seek(SeekFrom::Start(offset))?;
-    file.take(want as u64).read_to_end(buffer)
+/// Fill `buffer` with the chunk at `offset`: [`CHUNK_SIZE`] bytes, of which the first
+/// returned count came from the file (fewer at its end) and the rest are zeroes.
+fn read_chunk(file: &File, offset: u64, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
+    buffer.clear();
+    buffer.resize(CHUNK_SIZE as usize, 0);
+    fill_at(file, buffer, offset)
+}
+
+/// Read from `offset` until `buffer` is full or the file ends; return the bytes read.
+fn fill_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match read_at(file, &mut buffer[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buffer, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buffer, offset)
 }
 
 struct Unit<'a> {
@@ -158,17 +171,10 @@ impl Unit<'_> {
 
     /// Fail on a file that is not EVTX; report a damaged header, whose chunks are read anyway
     /// (they are found at fixed offsets).
-    fn check_file_header(&mut self, file: &mut File) -> Result<(), ReadError> {
+    fn check_file_header(&mut self, file: &File) -> Result<(), ReadError> {
         let mut header = [0; FILE_HEADER_SIZE as usize];
-        let mut filled = 0;
-        while filled < header.len() {
-            match file.read(&mut header[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(ReadError::io(self.path, "read at byte 0", e)),
-            }
-        }
+        let filled = fill_at(file, &mut header, 0)
+            .map_err(|e| ReadError::io(self.path, "read at byte 0", e))?;
         if !header.starts_with(FILE_MAGIC) {
             return Err(ReadError::NotEvtx {
                 path: self.path.to_path_buf(),
