@@ -94,8 +94,19 @@ def render(name, description, comment, sources, fields=None, fallback=None):
         if s.get("unavailable"):
             out.append("    unavailable: [" + ", ".join(q(v) for v in s["unavailable"]) + "]")
         if s.get("transforms"):
-            out.append("    transforms: " + "{ " + ", ".join(
-                f"{q(k)}: {v}" for k, v in s["transforms"].items()) + " }")
+            transforms = s["transforms"]
+            if all(isinstance(v, str) for v in transforms.values()):
+                out.append("    transforms: " + "{ " + ", ".join(
+                    f"{q(k)}: {v}" for k, v in transforms.items()) + " }")
+            else:
+                out.append("    transforms:")
+                for key, value in transforms.items():
+                    if isinstance(value, str):
+                        out.append(f"      {q(key)}: {value}")
+                    else:
+                        (kind, data), = value.items()
+                        out.append(f"      {q(key)}:")
+                        out.append(f"        {kind}: {flow_map(data)}")
         if s.get("target"):
             out.append("    target: " + flow_map(s["target"]))
     return "\n".join(out) + "\n"
@@ -151,6 +162,47 @@ DEFENDER_GENERIC = {
 }
 PARENT_FIELDS = ["ParentImage", "ParentCommandLine", "ParentUser", "GrandParentImage"]
 
+# Value transforms (crates/pipeline/FORMAT.md, "Value transforms") where a Defender column
+# holds the Sysmon value in another type or vocabulary. Sources: Microsoft's advanced-hunting
+# table reference (column types) and the in-portal schema reference (ActionType values).
+DEFENDER_TRANSFORMS = {
+    # DeviceProcessEvents.LogonId is a long (999 for SYSTEM); Sysmon logs '0x3e7'.
+    "process_creation": {"LogonId": "integer_from_hex"},
+}
+# Sysmon's Hashes text (SHA1=...,MD5=...,SHA256=...,IMPHASH=...) is split into one column per
+# algorithm in the tables whose SHA1/SHA256/MD5 columns describe the same file as Sysmon's
+# Hashes: the new process (EID 1) and the loaded image (EID 7). Defender has no imphash.
+DEFENDER_HASH_TABLES = {"DeviceProcessEvents", "DeviceImageLoadEvents"}
+DEFENDER_HASH_COLUMNS = {"MD5": "MD5", "SHA1": "SHA1", "SHA256": "SHA256"}
+# Sysmon 3 Initiated: 'true' when the local process opened the connection. DeviceNetworkEvents
+# has no direction column; its ActionType says it: ConnectionSuccess / ConnectionFailed /
+# ConnectionRequest are connections from the device, InboundConnectionAccepted one accepted
+# from another device. ConnectionFound (direction unknown) and ListeningConnectionCreated (no
+# connection) stand for neither value.
+# Sysmon registry events (EID 12 create/delete, 13 value set, 14 rename) tell the operation by
+# EventID and EventType; DeviceRegistryEvents by its ActionType values (RegistryKeyCreated,
+# RegistryKeyDeleted, RegistryValueDeleted, RegistryValueSet, RegistryKeyRenamed).
+DEFENDER_REGISTRY_EVENT_TYPE = {
+    "CreateKey": ["RegistryKeyCreated"],
+    "DeleteKey": ["RegistryKeyDeleted"],
+    "DeleteValue": ["RegistryValueDeleted"],
+    "SetValue": ["RegistryValueSet"],
+    "RenameKey": ["RegistryKeyRenamed"],
+}
+DEFENDER_REGISTRY_EVENT_ID = {
+    "12": ["RegistryKeyCreated", "RegistryKeyDeleted", "RegistryValueDeleted"],
+    "13": ["RegistryValueSet"],
+    "14": ["RegistryKeyRenamed"],
+}
+# Defender has no parent folder path: InitiatingProcessParentFileName is the file name of the
+# initiating process's parent (Sysmon's ParentImage outside process creation; in
+# DeviceProcessEvents, where the initiating process is the parent, the grandparent).
+DEFENDER_PARENT_NAME = "InitiatingProcessParentFileName"
+DEFENDER_INITIATED = {
+    "true": ["ConnectionSuccess", "ConnectionFailed", "ConnectionRequest"],
+    "false": ["InboundConnectionAccepted"],
+}
+
 
 def table_columns(table):
     return set(MAPPINGS["target_schema_columns"]["mde"].get(table)
@@ -187,12 +239,26 @@ def defender():
             fields["SourceFilename"] = "PreviousFolderPath"
         if table == "DeviceRegistryEvents":
             fields["NewName"] = "RegistryKey"
+        transforms = dict(DEFENDER_TRANSFORMS.get(category, {}))
+        parent = "GrandParentImage" if table == "DeviceProcessEvents" else "ParentImage"
+        fields[parent] = DEFENDER_PARENT_NAME
+        transforms[parent] = "file_name"
+        if table == "DeviceRegistryEvents":
+            fields["EventID"] = "ActionType"
+            transforms["EventType"] = {"value_map": DEFENDER_REGISTRY_EVENT_TYPE}
+            transforms["EventID"] = {"value_map": DEFENDER_REGISTRY_EVENT_ID}
+        if table == "DeviceNetworkEvents":
+            fields["Initiated"] = "ActionType"
+            transforms["Initiated"] = {"value_map": DEFENDER_INITIATED}
         settle(fields, unavailable, table, None)
+        if table in DEFENDER_HASH_TABLES:
+            transforms["Hashes"] = {"hash_columns": DEFENDER_HASH_COLUMNS}
         source = {
             "name": name,
             "logsource": {"product": "windows", "category": category},
             "fields": fields,
-            "unavailable": sorted(set(unavailable) - set(fields)),
+            "unavailable": sorted(set(unavailable) - set(fields) - set(transforms)),
+            "transforms": transforms,
             "target": {"table": table},
         }
         if actions:
@@ -208,7 +274,11 @@ field-mappings.json (pySigma-backend-kusto microsoft_xdr facts). Fields without 
 on an absent field. Caveats from the reference: FolderPath and InitiatingProcessFolderPath hold
 the full path including the file name; AccountName holds the user without its domain, so Sigma
 User values written DOMAIN\\user do not match. ActionType conditions select the event kind
-where the Sigma category is narrower than the table.
+where the Sigma category is narrower than the table. Transforms: LogonId is a long (Sysmon
+logs hex text), Hashes is split into the MD5/SHA1/SHA256 columns (no imphash column),
+Initiated is told by ActionType (connections from the device vs. accepted ones), so are the
+registry EventID and EventType, and the parent's (in DeviceProcessEvents the grandparent's)
+path is only its file name.
 """, sources))
 
 
@@ -229,6 +299,24 @@ ASIM = [
     ("network_connection", "network_connection", "network_connection", "imNetworkSession", None),
     ("dns_query", "dns_query", "dns_query", "imDns", None),
 ]
+
+
+# ASIM value transforms. TargetFileCreationTime is a datetime where Sysmon logs CreationUtcTime
+# as 'yyyy-MM-dd HH:mm:ss.fff'. Sysmon's Hashes split into the Target* hash columns, as
+# Microsoft's Sysmon process parser does. NetworkDirection (EndpointNetworkSession) is
+# Outbound/Inbound where Sysmon has Initiated true/false; NetworkProtocolVersion is IPv6/IPv4
+# where Sysmon has SourceIsIpv6/DestinationIsIpv6 true/false (ASIM Network Session schema).
+ASIM_TRANSFORMS = {
+    "imFileEvent": {"CreationUtcTime": "datetime_from_text"},
+    "imProcessCreate": {"Hashes": {"hash_columns": {
+        "MD5": "TargetProcessMD5", "SHA1": "TargetProcessSHA1",
+        "SHA256": "TargetProcessSHA256", "IMPHASH": "TargetProcessIMPHASH"}}},
+    "imNetworkSession": {
+        "Initiated": {"value_map": {"true": ["Outbound"], "false": ["Inbound"]}},
+        "SourceIsIpv6": {"value_map": {"true": ["IPv6"], "false": ["IPv4"]}},
+        "DestinationIsIpv6": {"value_map": {"true": ["IPv6"], "false": ["IPv4"]}},
+    },
+}
 
 
 def asim_columns(table):
@@ -262,11 +350,14 @@ def asim():
             unavailable.extend(
                 f for f in PARENT_FIELDS + ["CommandLine", "IntegrityLevel"] if f not in fields)
         settle(fields, unavailable, table, columns)
+        transforms = {k: v for k, v in ASIM_TRANSFORMS.get(table, {}).items()
+                      if k in fields or "hash_columns" in v}
         source = {
             "name": name,
             "logsource": {"product": "windows", "category": category},
             "fields": fields,
-            "unavailable": sorted(set(unavailable) - set(fields)),
+            "unavailable": sorted(set(unavailable) - set(fields) - set(transforms)),
+            "transforms": transforms,
             "target": {"table": table},
         }
         if event_types:
@@ -280,7 +371,10 @@ Sigma (Sysmon) fields to ASIM columns: where the shared field-mappings.json has 
 ASIM parser mapping (asim_microsoft_parser) it wins over pySigma-backend-kusto's
 (asim_pysigma), as the reference advises. In particular a file event's Image (the process that
 wrote the file) is ActingProcessName and TargetFilename is TargetFilePath; pySigma maps Image to
-TargetFilePath, the written file. Fields with no ASIM column are unavailable.
+TargetFilePath, the written file. Fields with no ASIM column are unavailable. Transforms:
+TargetFileCreationTime is a datetime (Sysmon logs CreationUtcTime as text), Hashes splits into
+the TargetProcess* hash columns, and Initiated / SourceIsIpv6 / DestinationIsIpv6 become the
+NetworkDirection (Outbound/Inbound) and NetworkProtocolVersion (IPv6/IPv4) values.
 """, sources))
 
 

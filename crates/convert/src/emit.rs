@@ -2,8 +2,8 @@
 //! dialect's precedence allows.
 
 use crate::dialect::{Cx, Dialect, Op, Piece};
-use crate::error::ConvertError;
-use crate::ir::Expr;
+use crate::error::{ConvertError, unsupported};
+use crate::ir::{Expr, Test};
 
 /// Writes an expression. Constants never reach here ([`Expr::simplify`] removed them).
 pub(crate) fn write(
@@ -24,6 +24,23 @@ fn write_in(
     cx: &mut Cx,
 ) -> Result<Piece, ConvertError> {
     let syntax = dialect.syntax();
+    if let Expr::Test(Test {
+        field,
+        as_text: Some(form),
+        ..
+    }) = expr
+        && !dialect.writes_text_form(*form)
+    {
+        return Err(unsupported(
+            cx.target,
+            "a test on a field stored as another type",
+            field.as_deref(),
+            format!(
+                "the source stores {}, and the language cannot build that text from it",
+                form.describe()
+            ),
+        ));
+    }
     match expr {
         Expr::Test(test) if negated => dialect.negated_test(test, cx),
         Expr::Test(test) => dialect.test(test, cx),

@@ -25,6 +25,41 @@ pub enum Expr {
 pub struct Test {
     pub field: Option<String>,
     pub pred: Pred,
+    /// For a string or regex test on a field the source stores as another type: the text
+    /// Sigma's value is compared with, which the dialect builds from the stored value.
+    /// `None`: the field's value as stored.
+    pub as_text: Option<TextForm>,
+}
+
+impl Test {
+    /// A test on the stored value of `field` (or on every value, for `None`).
+    pub fn new(field: Option<String>, pred: Pred) -> Test {
+        Test {
+            field,
+            pred,
+            as_text: None,
+        }
+    }
+}
+
+/// How a field stored as another type is written as the text Sysmon logs (and Sigma rules
+/// are written against).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TextForm {
+    /// An integer as `0x` and lower-case hex digits, no leading zeros (999 → `0x3e7`).
+    Hex,
+    /// A UTC datetime as `yyyy-MM-dd HH:mm:ss.fff` (`2023-03-15 12:34:56.789`).
+    SysmonTime,
+}
+
+impl TextForm {
+    /// What the form is, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TextForm::Hex => "an integer (Sysmon logs it as hex text, '0x3e7')",
+            TextForm::SysmonTime => "a datetime (Sysmon logs it as 'yyyy-MM-dd HH:mm:ss.fff')",
+        }
+    }
 }
 
 /// What a test checks.
@@ -247,6 +282,7 @@ fn into_list_candidate(item: Expr) -> Expr {
         Expr::Test(Test {
             field,
             pred: Pred::Str { shape, cased },
+            as_text,
         }) => match shape.kind() {
             Some((kind, text)) => Expr::Test(Test {
                 field,
@@ -255,10 +291,12 @@ fn into_list_candidate(item: Expr) -> Expr {
                     values: vec![text.to_owned()],
                     cased,
                 },
+                as_text,
             }),
             None => Expr::Test(Test {
                 field,
                 pred: Pred::Str { shape, cased },
+                as_text,
             }),
         },
         other => other,
@@ -276,18 +314,21 @@ fn single_value_back(item: Expr) -> Expr {
                     mut values,
                     cased,
                 },
+            as_text,
         }) if values.len() == 1 => Expr::Test(Test {
             field,
             pred: Pred::Str {
                 shape: Shape::of_kind(kind, values.pop().unwrap_or_default()),
                 cased,
             },
+            as_text,
         }),
         other => other,
     }
 }
 
-/// The value list of `existing` when `item` can join it.
+/// The value list of `existing` when `item` can join it: same field, kind, case mode and
+/// text form.
 fn mergeable<'a>(existing: &'a mut Expr, item: &Expr) -> Option<&'a mut Vec<String>> {
     let Expr::Test(Test {
         field,
@@ -296,6 +337,7 @@ fn mergeable<'a>(existing: &'a mut Expr, item: &Expr) -> Option<&'a mut Vec<Stri
             values,
             cased,
         },
+        as_text,
     }) = existing
     else {
         return None;
@@ -306,12 +348,17 @@ fn mergeable<'a>(existing: &'a mut Expr, item: &Expr) -> Option<&'a mut Vec<Stri
             shape,
             cased: other_cased,
         },
+        as_text: other_as_text,
     }) = item
     else {
         return None;
     };
     let (other_kind, _) = shape.kind()?;
-    (field == other_field && *kind == other_kind && cased == other_cased).then_some(values)
+    (field == other_field
+        && *kind == other_kind
+        && cased == other_cased
+        && as_text == other_as_text)
+        .then_some(values)
 }
 
 fn list_value(item: &Expr) -> String {
@@ -329,13 +376,13 @@ mod tests {
     use super::*;
 
     fn eq(field: &str, value: &str) -> Expr {
-        Expr::Test(Test {
-            field: Some(field.into()),
-            pred: Pred::Str {
+        Expr::Test(Test::new(
+            Some(field.into()),
+            Pred::Str {
                 shape: Shape::Equals(value.into()),
                 cased: false,
             },
-        })
+        ))
     }
 
     #[test]
@@ -396,14 +443,14 @@ mod tests {
         assert_eq!(
             e,
             Expr::or(vec![
-                Expr::Test(Test {
-                    field: Some("a".into()),
-                    pred: Pred::StrAny {
+                Expr::Test(Test::new(
+                    Some("a".into()),
+                    Pred::StrAny {
                         kind: ShapeKind::Equals,
                         values: vec!["1".into(), "2".into()],
                         cased: false
                     }
-                }),
+                )),
                 eq("b", "x"),
             ])
         );
@@ -412,5 +459,35 @@ mod tests {
             Expr::or(vec![eq("a", "1"), eq("b", "2")]).group_lists(),
             Expr::or(vec![eq("a", "1"), eq("b", "2")])
         );
+    }
+
+    #[test]
+    fn lists_keep_text_forms_apart() {
+        let hex = |value: &str| {
+            let Expr::Test(mut test) = eq("a", value) else {
+                unreachable!()
+            };
+            test.as_text = Some(TextForm::Hex);
+            Expr::Test(test)
+        };
+        // A stored-value test and a text-form test of one field never share a list.
+        let e = Expr::or(vec![eq("a", "1"), hex("0x1"), hex("0x2")]).group_lists();
+        let Expr::Or(items) = e else {
+            panic!("an or: {e:?}")
+        };
+        assert_eq!(items[0], eq("a", "1"));
+        assert_eq!(
+            items[1],
+            Expr::Test(Test {
+                field: Some("a".into()),
+                pred: Pred::StrAny {
+                    kind: ShapeKind::Equals,
+                    values: vec!["0x1".into(), "0x2".into()],
+                    cased: false
+                },
+                as_text: Some(TextForm::Hex),
+            })
+        );
+        assert_eq!(items.len(), 2);
     }
 }

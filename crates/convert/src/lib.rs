@@ -195,6 +195,7 @@ fn convert_variant(
     };
     let dialect = target.dialect();
     let mut cx = Cx {
+        target: target.name(),
         table: place.table.clone(),
         keyword_field: match &options.keyword_field {
             KeywordField::TargetDefault => target.default_keyword_field().map(str::to_owned),

@@ -5,13 +5,15 @@
 //! a keyword is searched anywhere in a value; a field the source does not carry is absent
 //! (a test on it is false, `null` and `exists: false` are true) and the tree is folded.
 
-use sigrun_pipeline::{ConditionValue, FieldTarget, Pipeline, SourceVariant, ValueTransform};
+use sigrun_pipeline::{
+    ConditionValue, FieldTarget, HashColumns, Pipeline, SourceVariant, ValueMap, ValueTransform,
+};
 use sigrun_rule::condition::{Expr as CondExpr, ExprKind, Quantifier};
 use sigrun_rule::value::MatchValue;
 use sigrun_rule::{DetectionItem, Part, Search, SigmaRule, SigmaString, ValueJoin};
 
 use crate::error::ConvertError;
-use crate::ir::{Expr, Glob, Pred, Shape, Test};
+use crate::ir::{Expr, Glob, Pred, Shape, Test, TextForm};
 
 /// What to do with a `%placeholder%` the pipeline has no values for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,6 +43,8 @@ pub(crate) struct Lowerer<'a> {
     pub placeholders: PlaceholderPolicy,
     /// Sigma fields the variant does not carry that the rule used.
     unavailable: Vec<String>,
+    /// Things the user should know about how values were rewritten (warnings).
+    notes: Vec<String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -54,6 +58,7 @@ impl<'a> Lowerer<'a> {
             variant,
             placeholders,
             unavailable: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -78,6 +83,8 @@ impl<'a> Lowerer<'a> {
             roots.push(self.expr(rule, &condition.expr)?);
         }
         let expr = Expr::or(roots).simplify();
+        self.unavailable.sort();
+        self.unavailable.dedup();
         if let Expr::Const(value) = expr {
             return Err(ConvertError::Constant {
                 source_name: self.source_name(),
@@ -85,10 +92,8 @@ impl<'a> Lowerer<'a> {
                 fields: std::mem::take(&mut self.unavailable),
             });
         }
-        let mut warnings = Vec::new();
+        let mut warnings = std::mem::take(&mut self.notes);
         if !self.unavailable.is_empty() {
-            self.unavailable.sort();
-            self.unavailable.dedup();
             warnings.push(format!(
                 "source '{}' does not carry {}; tests on them were treated as on an absent field",
                 self.source_name(),
@@ -133,10 +138,7 @@ impl<'a> Lowerer<'a> {
                                                 raw: i.to_string(),
                                             },
                                         };
-                                        Expr::Test(Test {
-                                            field: Some(entry.field().to_owned()),
-                                            pred,
-                                        })
+                                        Expr::Test(Test::new(Some(entry.field().to_owned()), pred))
                                     })
                                     .collect(),
                             )
@@ -214,6 +216,17 @@ impl<'a> Lowerer<'a> {
 
     /// `field|modifiers: values`: values ORed (ANDed with `all`), negated with `neq`.
     fn item(&mut self, item: &DetectionItem) -> Result<Expr, ConvertError> {
+        let transform = item
+            .field_name()
+            .and_then(|name| self.variant.and_then(|v| v.value_transform(name)));
+        if let Some(ValueTransform::HashColumns(columns)) = &transform {
+            // The value names the column (`SHA256=...`): the field's own name plays no part.
+            let mut values = Vec::with_capacity(item.values.len());
+            for value in &item.values {
+                values.push(self.hash_value(item, &value.value, columns)?);
+            }
+            return Ok(join(item, values));
+        }
         let fields = match item.field_name() {
             None => vec![None],
             Some(name) => match self.resolve(name) {
@@ -229,14 +242,16 @@ impl<'a> Lowerer<'a> {
                 }
             },
         };
-        let transform = item
-            .field_name()
-            .and_then(|name| self.variant.and_then(|v| v.value_transform(name)));
         let mut values = Vec::with_capacity(item.values.len());
         for value in &item.values {
             let mut per_field = Vec::with_capacity(fields.len());
             for field in &fields {
-                per_field.push(self.value(item, field.as_deref(), &value.value, transform)?);
+                per_field.push(self.value(
+                    item,
+                    field.as_deref(),
+                    &value.value,
+                    transform.as_ref(),
+                )?);
             }
             values.push(Expr::or(per_field));
         }
@@ -260,14 +275,9 @@ impl<'a> Lowerer<'a> {
         item: &DetectionItem,
         field: Option<&str>,
         value: &MatchValue,
-        transform: Option<ValueTransform>,
+        transform: Option<&ValueTransform>,
     ) -> Result<Expr, ConvertError> {
-        let test = |pred: Pred| {
-            Expr::Test(Test {
-                field: field.map(str::to_owned),
-                pred,
-            })
-        };
+        let test = |pred: Pred| Expr::Test(Test::new(field.map(str::to_owned), pred));
         let keyword = field.is_none();
         if let Some(transform) = transform {
             return self.transformed(item, field, value, transform);
@@ -357,22 +367,30 @@ impl<'a> Lowerer<'a> {
         item: &DetectionItem,
         field: Option<&str>,
         value: &MatchValue,
-        transform: ValueTransform,
+        transform: &ValueTransform,
     ) -> Result<Expr, ConvertError> {
+        if let MatchValue::AnyOf(alternatives) = value {
+            // The alternatives of one written value (windash, base64offset), each rewritten.
+            return Ok(Expr::or(
+                alternatives
+                    .iter()
+                    .map(|v| self.transformed(item, field, v, transform))
+                    .collect::<Result<_, _>>()?,
+            ));
+        }
         let sigma_field = item.field_name().unwrap_or_default().to_owned();
+        let source_name = self.source_name();
         let fail = |name: &'static str, reason: String| ConvertError::Transform {
             field: sigma_field.clone(),
             transform: name,
-            source_name: self.source_name(),
+            source_name: source_name.clone(),
             reason,
         };
+        let test = |pred: Pred| Expr::Test(Test::new(field.map(str::to_owned), pred));
         let equals = |text: String| {
-            Expr::Test(Test {
-                field: field.map(str::to_owned),
-                pred: Pred::Str {
-                    shape: Shape::Equals(text),
-                    cased: false,
-                },
+            test(Pred::Str {
+                shape: Shape::Equals(text),
+                cased: false,
             })
         };
         match transform {
@@ -419,7 +437,209 @@ impl<'a> Lowerer<'a> {
                 "converters do not rewrite HKLM\\... values into \\REGISTRY\\MACHINE\\... keys"
                     .to_owned(),
             )),
+            ValueTransform::IntegerFromHex => match value {
+                // Plain text is compared with the whole hex text: as a number when it is
+                // that text of one, otherwise it never equals it.
+                MatchValue::String {
+                    value: string,
+                    cased,
+                } if string.as_plain().is_some() => {
+                    let text = string.as_plain().unwrap_or_default();
+                    match sysmon_hex(text, *cased) {
+                        Some(n) => Ok(test(Pred::Number {
+                            value: sigrun_rule::Number::Int(n),
+                            raw: n.to_string(),
+                        })),
+                        None => {
+                            self.notes.push(format!(
+                                "source '{source_name}' stores '{sigma_field}' as an integer, which Sysmon logs as hex text ('0x3e7'): {} never equals that text, so the test is false",
+                                value.describe()
+                            ));
+                            Ok(Expr::Const(false))
+                        }
+                    }
+                }
+                MatchValue::String { .. } | MatchValue::Regex { .. } => {
+                    self.as_text(item, field, value, TextForm::Hex)
+                }
+                // A number in the rule is the number; null, exists and comparisons read the
+                // integer as it is stored.
+                MatchValue::Number { .. }
+                | MatchValue::Null
+                | MatchValue::Exists(_)
+                | MatchValue::Compare { .. } => self.value(item, field, value, None),
+                _ => Err(fail(
+                    "an integer",
+                    format!("{} does not apply to a number", value.describe()),
+                )),
+            },
+            ValueTransform::DatetimeFromText => match value {
+                MatchValue::String { .. } | MatchValue::Regex { .. } => {
+                    self.as_text(item, field, value, TextForm::SysmonTime)
+                }
+                MatchValue::Null | MatchValue::Exists(_) | MatchValue::TimePart { .. } => {
+                    self.value(item, field, value, None)
+                }
+                _ => Err(fail(
+                    "a datetime",
+                    format!(
+                        "{} does not apply to a date and time; text (as Sysmon logs it), regex, time-part, null and exists tests do",
+                        value.describe()
+                    ),
+                )),
+            },
+            ValueTransform::FileName => match value {
+                MatchValue::String {
+                    value: string,
+                    cased,
+                } if !string.has_placeholders() => {
+                    match file_name_shape(Shape::from_globs(globs(string))) {
+                        Some(shape) => Ok(test(Pred::Str {
+                            shape,
+                            cased: *cased,
+                        })),
+                        None => {
+                            // The value needs the folder, which the source does not carry.
+                            self.unavailable
+                                .push(format!("{sigma_field} (folder path)"));
+                            Ok(Expr::Const(false))
+                        }
+                    }
+                }
+                MatchValue::Regex { .. } => {
+                    self.unavailable
+                        .push(format!("{sigma_field} (folder path)"));
+                    Ok(Expr::Const(false))
+                }
+                // The name is there exactly when the path is.
+                MatchValue::Null | MatchValue::Exists(_) => self.value(item, field, value, None),
+                _ => Err(fail(
+                    "the file name of the path",
+                    format!(
+                        "only path patterns can be read from a file name, not {}",
+                        value.describe()
+                    ),
+                )),
+            },
+            ValueTransform::ValueMap(map) => {
+                let written = match value {
+                    MatchValue::String {
+                        value: string,
+                        cased,
+                    } => string.as_plain().map(|t| (t.to_owned(), *cased)),
+                    MatchValue::Bool(b) => Some((b.to_string(), false)),
+                    MatchValue::Number { raw, .. } => Some((raw.clone(), false)),
+                    _ => None,
+                };
+                let Some((written, cased)) = written else {
+                    return Err(fail(
+                        "other values (a value map)",
+                        format!(
+                            "only whole values ({}) can be mapped, not {}",
+                            known_values(map),
+                            value.describe()
+                        ),
+                    ));
+                };
+                match map.entry(&written) {
+                    Some((key, values)) if !cased || key == written => {
+                        Ok(Expr::or(values.iter().cloned().map(equals).collect()))
+                    }
+                    _ => Err(fail(
+                        "other values (a value map)",
+                        format!(
+                            "{} is none of the mapped values ({})",
+                            value.describe(),
+                            known_values(map)
+                        ),
+                    )),
+                }
+            }
+            // Routed in `item` before any field is resolved.
+            ValueTransform::HashColumns(columns) => self.hash_value(item, value, columns),
         }
+    }
+
+    /// A value compared with the text Sysmon logs for a field the source stores as another
+    /// type: lowered as usual, each test marked with the text form the dialect must build.
+    fn as_text(
+        &mut self,
+        item: &DetectionItem,
+        field: Option<&str>,
+        value: &MatchValue,
+        form: TextForm,
+    ) -> Result<Expr, ConvertError> {
+        let mut expr = self.value(item, field, value, None)?;
+        set_text_form(&mut expr, form);
+        Ok(expr)
+    }
+
+    /// One value of a Sysmon `Hashes` item (`SHA1=...,MD5=...,IMPHASH=...`) on a source with
+    /// a column per algorithm. `contains 'ALGO=HEX'` holds exactly when ALGO's hash starts
+    /// with HEX (equals it, at the digest's full length); an algorithm without a column is a
+    /// field the source does not carry.
+    fn hash_value(
+        &mut self,
+        item: &DetectionItem,
+        value: &MatchValue,
+        columns: &HashColumns,
+    ) -> Result<Expr, ConvertError> {
+        let sigma_field = item.field_name().unwrap_or_default().to_owned();
+        let source_name = self.source_name();
+        let fail = |reason: String| ConvertError::Transform {
+            field: sigma_field.clone(),
+            transform: "one column per hash algorithm",
+            source_name: source_name.clone(),
+            reason,
+        };
+        let pair = match value {
+            MatchValue::AnyOf(alternatives) => {
+                let mut out = Vec::with_capacity(alternatives.len());
+                for alternative in alternatives {
+                    out.push(self.hash_value(item, alternative, columns)?);
+                }
+                return Ok(Expr::or(out));
+            }
+            MatchValue::String {
+                value: string,
+                cased: false,
+            } if !string.has_placeholders() => match Shape::from_globs(globs(string)) {
+                Shape::Contains(text) => hash_pair(&text).map(|(a, d)| (a, d.to_owned())),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((algorithm, digest)) = pair else {
+            return Err(fail(format!(
+                "only `contains` of one ALGORITHM=hex pair (algorithms {}) splits into a column, not {}",
+                SYSMON_HASHES
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                value.describe()
+            )));
+        };
+        let Some(column) = columns.column(algorithm) else {
+            self.unavailable
+                .push(format!("{sigma_field} ({algorithm})"));
+            return Ok(Expr::Const(false));
+        };
+        let full_length = SYSMON_HASHES
+            .iter()
+            .any(|(name, length)| *name == algorithm && *length == digest.len());
+        let shape = if full_length {
+            Shape::Equals(digest)
+        } else {
+            Shape::StartsWith(digest)
+        };
+        Ok(Expr::Test(Test::new(
+            Some(column.to_owned()),
+            Pred::Str {
+                shape,
+                cased: false,
+            },
+        )))
     }
 
     /// A string's placeholders replaced by the pipeline's values (every combination).
@@ -516,4 +736,71 @@ fn integrity_sid(level: &str) -> Option<&'static str> {
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(level.trim()))
         .map(|(_, sid)| *sid)
+}
+
+/// A path pattern as a pattern on the path's file name (the text after its last `\`), when
+/// the two match the same paths: `endswith '\name'` is `name` equal, `endswith 'ame.exe'`
+/// (no backslash) is the name ending so. Anything else needs the folder: `None`.
+fn file_name_shape(shape: Shape) -> Option<Shape> {
+    let Shape::EndsWith(tail) = shape else {
+        return None;
+    };
+    match tail.strip_prefix('\\') {
+        Some(name) if !name.is_empty() && !name.contains('\\') => {
+            Some(Shape::Equals(name.to_owned()))
+        }
+        None if !tail.contains('\\') => Some(Shape::EndsWith(tail)),
+        _ => None,
+    }
+}
+
+/// Marks every test of a lowered value as compared with the field's text form.
+fn set_text_form(expr: &mut Expr, form: TextForm) {
+    match expr {
+        Expr::Test(test) => test.as_text = Some(form),
+        Expr::And(items) | Expr::Or(items) => {
+            items.iter_mut().for_each(|e| set_text_form(e, form));
+        }
+        Expr::Not(inner) => set_text_form(inner, form),
+        Expr::Const(_) => {}
+    }
+}
+
+/// The integer whose Sysmon text (`0x` and lower-case hex digits, no leading zeros) `text`
+/// is, compared ignoring case unless `cased`; `None` when `text` is no such text.
+fn sysmon_hex(text: &str, cased: bool) -> Option<i64> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X").filter(|_| !cased))?;
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_hexdigit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && (!cased || !digits.bytes().any(|b| b.is_ascii_uppercase()));
+    if !canonical {
+        return None;
+    }
+    // LUIDs are unsigned 64-bit; the column is a signed long holding the same bits.
+    u64::from_str_radix(digits, 16).ok().map(|n| n as i64)
+}
+
+/// Sysmon's hash algorithms and their hex digest lengths (`Hashes` lists them as `NAME=hex`).
+const SYSMON_HASHES: [(&str, usize); 4] =
+    [("MD5", 32), ("SHA1", 40), ("SHA256", 64), ("IMPHASH", 32)];
+
+/// `ALGORITHM=hex` of a Sysmon algorithm (upper-case name), with at least one hex digit.
+fn hash_pair(text: &str) -> Option<(&'static str, &str)> {
+    let (name, digest) = text.split_once('=')?;
+    let (algorithm, _) = SYSMON_HASHES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))?;
+    (!digest.is_empty() && digest.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some((*algorithm, digest))
+}
+
+/// The Sigma values of a value map, quoted, for messages.
+fn known_values(map: &ValueMap) -> String {
+    map.sigma_values()
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

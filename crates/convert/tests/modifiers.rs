@@ -754,7 +754,10 @@ fn hour() {
     check(
         "UtcTime|hour: 3",
         &[
-            (Target::Kusto, Ok("datetime_part(\"hour\", UtcTime) == 3")),
+            (
+                Target::Kusto,
+                Ok("datetime_part(\"hour\", todatetime(UtcTime)) == 3"),
+            ),
             (
                 Target::Lucene,
                 Err(

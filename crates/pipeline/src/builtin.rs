@@ -75,7 +75,8 @@ static CONVERTER_NAMES: [&str; 5] = [
 ];
 
 impl Pipeline {
-    /// A built-in pipeline by name (see [`Pipeline::builtin_names`]), parsed on first use.
+    /// A built-in pipeline by name (see [`Pipeline::builtin_names`] and
+    /// [`Pipeline::converter_names`]), parsed on first use.
     ///
     /// Errors when the name is unknown, or when the embedded file is invalid (a build defect
     /// the test suite guards against; it is reported rather than panicking).
@@ -113,5 +114,36 @@ impl Pipeline {
             .iter()
             .find(|builtin| builtin.name.eq_ignore_ascii_case(name))
             .map(|builtin| builtin.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Pipeline, PipelineError};
+
+    #[test]
+    fn unknown_names_list_every_builtin() {
+        let error = Pipeline::builtin("defender").expect_err("unknown");
+        assert_eq!(
+            error,
+            PipelineError::UnknownBuiltin {
+                name: "defender".to_owned(),
+                known: "windows, ecs".to_owned(),
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "no built-in pipeline named 'defender' (for hunt and convert: windows, ecs; \
+             for convert only: kusto_defender, kusto_asim, kusto_sentinel, splunk_windows, \
+             winlogbeat)"
+        );
+    }
+
+    #[test]
+    fn every_converter_pipeline_loads() {
+        for name in Pipeline::converter_names() {
+            let pipeline = Pipeline::builtin(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(pipeline.name(), *name);
+        }
     }
 }

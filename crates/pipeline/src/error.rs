@@ -74,11 +74,17 @@ pub enum PipelineError {
     #[error("cannot stack an empty list of pipelines")]
     EmptyStack,
     /// [`Pipeline::builtin`](crate::Pipeline::builtin) was asked for a name it does not have.
-    #[error("no built-in pipeline named '{name}' (built-in: {known})")]
+    /// The message lists every built-in name: the hunt's (`known`) and the converters'
+    /// ([`Pipeline::converter_names`](crate::Pipeline::converter_names)).
+    #[error(
+        "no built-in pipeline named '{name}' (for hunt and convert: {known}; for convert only: {})",
+        crate::Pipeline::converter_names().join(", ")
+    )]
     UnknownBuiltin {
         /// The requested name.
         name: String,
-        /// The built-in names, comma-separated.
+        /// The hunt's built-in names ([`Pipeline::builtin_names`](crate::Pipeline::builtin_names)),
+        /// comma-separated.
         known: String,
     },
 }

@@ -29,7 +29,10 @@ mod stack;
 
 pub use error::{PipelineError, TextPosition};
 pub use logsource::{KeyRequirement, LogSource, LogsourcePattern};
-pub use model::{Condition, ConditionSet, ConditionValue, Pipeline, TargetInfo, ValueTransform};
+pub use model::{
+    Condition, ConditionSet, ConditionValue, HashColumns, Pipeline, TargetInfo, ValueMap,
+    ValueTransform,
+};
 pub use resolve::{FieldTarget, Resolution, SourceVariant};
 
 impl Pipeline {

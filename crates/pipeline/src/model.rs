@@ -117,10 +117,9 @@ pub struct TargetInfo {
 }
 
 /// How a source's event stores a Sigma field's value differently from the Sigma convention
-/// (`transforms:` in the file). Parsed and exposed now; the engine and the converters give
-/// them their effect later, so today a transformed field simply compares the raw value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// (`transforms:` in the file). The converters apply them (`sigrun-convert`); the hunt engine
+/// does not yet, so there a transformed field compares the raw value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ValueTransform {
     /// The event holds the number as a `0x`-prefixed hexadecimal string (Security 4688
     /// `NewProcessId` `0x1a74` where Sysmon has `ProcessId` `6772`).
@@ -131,4 +130,72 @@ pub enum ValueTransform {
     /// The event holds a native registry path (`\REGISTRY\MACHINE\SOFTWARE\...`, key only)
     /// where Sysmon uses `HKLM\SOFTWARE\...\ValueName`.
     RegistryNativePath,
+    /// The event holds an integer (Defender's `LogonId` column, `999`) where Sigma writes the
+    /// text Sysmon logs: `0x` and lower-case hex digits (`'0x3e7'`).
+    IntegerFromHex,
+    /// The event holds a datetime (ASIM's `TargetFileCreationTime`) where Sigma writes the text
+    /// Sysmon logs: UTC as `yyyy-MM-dd HH:mm:ss.fff` (`'2023-03-15 12:34:56.789'`).
+    DatetimeFromText,
+    /// The event holds only the file name (`rundll32.exe`) of the path Sigma writes
+    /// (`C:\Windows\System32\rundll32.exe`), e.g. Defender's
+    /// `InitiatingProcessParentFileName` for `ParentImage` outside `DeviceProcessEvents`.
+    FileName,
+    /// The event field holds other values than Sigma writes (Defender's `ActionType` for
+    /// Sysmon's `Initiated`): each Sigma value stands for any of its event values.
+    ValueMap(ValueMap),
+    /// The event has one column per hash algorithm where Sysmon's `Hashes` is one text
+    /// (`SHA1=...,MD5=...,IMPHASH=...`): each algorithm's column, by algorithm name.
+    HashColumns(HashColumns),
+}
+
+/// The values of a [`ValueTransform::ValueMap`]: Sigma value → event values, in file order.
+/// Sigma values are looked up ignoring ASCII case, as Sigma compares strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ValueMap {
+    pub(crate) entries: Vec<(String, Vec<String>)>,
+}
+
+impl ValueMap {
+    /// The event values a Sigma value stands for (never empty), `None` when the map has no
+    /// entry for it.
+    pub fn get(&self, sigma_value: &str) -> Option<&[String]> {
+        self.entry(sigma_value).map(|(_, values)| values)
+    }
+
+    /// The entry for a Sigma value: the key as the file writes it (for `cased` matches,
+    /// which must equal it exactly) and its event values.
+    pub fn entry(&self, sigma_value: &str) -> Option<(&str, &[String])> {
+        self.entries
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(sigma_value))
+            .map(|(key, values)| (key.as_str(), values.as_slice()))
+    }
+
+    /// The Sigma values the map knows, in file order (for messages).
+    pub fn sigma_values(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(key, _)| key.as_str())
+    }
+}
+
+/// The columns of a [`ValueTransform::HashColumns`]: algorithm (`SHA256`) → event field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HashColumns {
+    /// Upper-case algorithm names, sorted.
+    pub(crate) columns: Vec<(String, String)>,
+}
+
+impl HashColumns {
+    /// The event field holding the `algorithm` hash (`sha256` and `SHA256` are one name),
+    /// `None` when the source has no column for it.
+    pub fn column(&self, algorithm: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(algorithm))
+            .map(|(_, column)| column.as_str())
+    }
+
+    /// The algorithms the source has a column for, upper-case and sorted.
+    pub fn algorithms(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|(name, _)| name.as_str())
+    }
 }

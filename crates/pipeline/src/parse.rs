@@ -7,9 +7,13 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::error::{PipelineError, TextPosition};
 use crate::logsource::{KeyRequirement, LogsourcePattern};
-use crate::model::{Condition, ConditionSet, ConditionValue, Pipeline, Removal, Source};
+use crate::model::{
+    Condition, ConditionSet, ConditionValue, HashColumns, Pipeline, Removal, Source, ValueMap,
+    ValueTransform,
+};
 use crate::raw::{
     KeyState, OneOrMany, RawConditionSet, RawLogsource, RawPipeline, RawScalar, RawSource,
+    RawTransform,
 };
 
 /// The placeholder a `fallback_field` template must contain.
@@ -169,7 +173,8 @@ impl Checker<'_> {
                     format!("source '{name}': field '{field}' has a transform but is unavailable"),
                 ));
             }
-            transforms.insert(field, transform.value);
+            let checked = self.transform(&name, &field, transform)?;
+            transforms.insert(field, checked);
         }
 
         Ok(Source {
@@ -181,6 +186,76 @@ impl Checker<'_> {
             unavailable,
             transforms,
             target: raw.target,
+        })
+    }
+
+    /// A transform with its data checked: no empty map, list or name, no Sigma value or
+    /// algorithm twice (ignoring case, as they are looked up).
+    fn transform(
+        &self,
+        source: &str,
+        field: &str,
+        raw: Spanned<RawTransform>,
+    ) -> Result<ValueTransform, PipelineError> {
+        let at = raw.referenced;
+        let invalid = |what: String| {
+            self.invalid(
+                at,
+                format!("source '{source}': transform of field '{field}': {what}"),
+            )
+        };
+        Ok(match raw.value {
+            RawTransform::Hex => ValueTransform::Hex,
+            RawTransform::IntegrityLevelSid => ValueTransform::IntegrityLevelSid,
+            RawTransform::RegistryNativePath => ValueTransform::RegistryNativePath,
+            RawTransform::IntegerFromHex => ValueTransform::IntegerFromHex,
+            RawTransform::DatetimeFromText => ValueTransform::DatetimeFromText,
+            RawTransform::FileName => ValueTransform::FileName,
+            RawTransform::ValueMap(map) => {
+                if map.is_empty() {
+                    return Err(invalid("value_map is empty".to_owned()));
+                }
+                let mut entries: Vec<(String, Vec<String>)> = Vec::with_capacity(map.len());
+                for (sigma_value, OneOrMany(values)) in map {
+                    if entries
+                        .iter()
+                        .any(|(key, _)| key.eq_ignore_ascii_case(&sigma_value))
+                    {
+                        return Err(invalid(format!(
+                            "value_map has '{sigma_value}' twice (Sigma values ignore case)"
+                        )));
+                    }
+                    if values.is_empty() || values.iter().any(|v| v.is_empty()) {
+                        return Err(invalid(format!(
+                            "value_map gives '{sigma_value}' no value or an empty one"
+                        )));
+                    }
+                    entries.push((sigma_value, values));
+                }
+                ValueTransform::ValueMap(ValueMap { entries })
+            }
+            RawTransform::HashColumns(map) => {
+                if map.is_empty() {
+                    return Err(invalid("hash_columns is empty".to_owned()));
+                }
+                let mut columns: Vec<(String, String)> = Vec::with_capacity(map.len());
+                for (algorithm, column) in map {
+                    let algorithm = algorithm.trim().to_ascii_uppercase();
+                    if algorithm.is_empty() || column.trim().is_empty() {
+                        return Err(invalid(
+                            "hash_columns has an empty algorithm or column name".to_owned(),
+                        ));
+                    }
+                    if columns.iter().any(|(name, _)| *name == algorithm) {
+                        return Err(invalid(format!(
+                            "hash_columns names {algorithm} twice (algorithms ignore case)"
+                        )));
+                    }
+                    columns.push((algorithm, column));
+                }
+                columns.sort();
+                ValueTransform::HashColumns(HashColumns { columns })
+            }
         })
     }
 
@@ -286,5 +361,141 @@ impl Checker<'_> {
             ));
         }
         Ok(templates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Pipeline, ValueTransform};
+    use crate::resolve::Resolution;
+    use crate::{LogSource, PipelineError};
+
+    /// A one-source pipeline whose source has `transforms` (YAML, indented under the key).
+    fn with_transforms(transforms: &str) -> Result<Pipeline, PipelineError> {
+        Pipeline::from_yaml(
+            "t.yml",
+            &format!(
+                "name: p\nsources:\n  - name: net\n    logsource: {{ product: windows, category: network_connection }}\n    transforms:\n{transforms}"
+            ),
+        )
+    }
+
+    fn transform(pipeline: &Pipeline, field: &str) -> Option<ValueTransform> {
+        let logsource = LogSource {
+            product: Some("windows"),
+            category: Some("network_connection"),
+            service: None,
+        };
+        let Resolution::Mapped(variants) = pipeline.resolve(&logsource) else {
+            panic!("mapped")
+        };
+        variants[0].value_transform(field)
+    }
+
+    fn message(result: Result<Pipeline, PipelineError>) -> String {
+        result.expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn named_transforms_parse() {
+        let p = with_transforms(
+            "      LogonId: integer_from_hex\n      CreationUtcTime: datetime_from_text\n      ParentImage: file_name\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            transform(&p, "LogonId"),
+            Some(ValueTransform::IntegerFromHex)
+        );
+        assert_eq!(
+            transform(&p, "CreationUtcTime"),
+            Some(ValueTransform::DatetimeFromText)
+        );
+        assert_eq!(transform(&p, "ParentImage"), Some(ValueTransform::FileName));
+        assert_eq!(transform(&p, "Image"), None);
+    }
+
+    #[test]
+    fn value_maps_look_values_up_ignoring_case() {
+        let p = with_transforms(
+            "      Initiated:\n        value_map: { 'true': [ConnectionSuccess, ConnectionFailed], 'false': InboundConnectionAccepted }\n",
+        )
+        .expect("parses");
+        let Some(ValueTransform::ValueMap(map)) = transform(&p, "Initiated") else {
+            panic!("a value map")
+        };
+        assert_eq!(
+            map.get("TRUE"),
+            Some(
+                &[
+                    "ConnectionSuccess".to_owned(),
+                    "ConnectionFailed".to_owned()
+                ][..]
+            )
+        );
+        assert_eq!(
+            map.entry("False"),
+            Some(("false", &["InboundConnectionAccepted".to_owned()][..]))
+        );
+        assert_eq!(map.get("maybe"), None);
+        assert_eq!(map.sigma_values().collect::<Vec<_>>(), ["false", "true"]);
+    }
+
+    #[test]
+    fn unquoted_boolean_keys_are_their_text() {
+        let p = with_transforms("      Initiated: { value_map: { true: a, false: b } }\n")
+            .expect("parses");
+        let Some(ValueTransform::ValueMap(map)) = transform(&p, "Initiated") else {
+            panic!("a value map")
+        };
+        assert_eq!(map.get("true"), Some(&["a".to_owned()][..]));
+    }
+
+    #[test]
+    fn hash_columns_are_keyed_by_upper_case_algorithm() {
+        let p =
+            with_transforms("      Hashes:\n        hash_columns: { sha256: SHA256, MD5: MD5 }\n")
+                .expect("parses");
+        let Some(ValueTransform::HashColumns(columns)) = transform(&p, "Hashes") else {
+            panic!("hash columns")
+        };
+        assert_eq!(columns.column("Sha256"), Some("SHA256"));
+        assert_eq!(columns.column("IMPHASH"), None);
+        assert_eq!(columns.algorithms().collect::<Vec<_>>(), ["MD5", "SHA256"]);
+    }
+
+    #[test]
+    fn transform_data_is_checked() {
+        assert_eq!(
+            message(with_transforms("      Initiated: { value_map: {} }\n")),
+            "t.yml:6:18: source 'net': transform of field 'Initiated': value_map is empty"
+        );
+        assert_eq!(
+            message(with_transforms(
+                "      Initiated: { value_map: { 'true': a, 'TRUE': b } }\n"
+            )),
+            "t.yml:6:18: source 'net': transform of field 'Initiated': value_map has 'true' twice (Sigma values ignore case)"
+        );
+        assert_eq!(
+            message(with_transforms(
+                "      Initiated: { value_map: { 'true': [] } }\n"
+            )),
+            "t.yml:6:18: source 'net': transform of field 'Initiated': value_map gives 'true' no value or an empty one"
+        );
+        assert_eq!(
+            message(with_transforms(
+                "      Hashes: { hash_columns: { md5: A, MD5: B } }\n"
+            )),
+            "t.yml:6:15: source 'net': transform of field 'Hashes': hash_columns names MD5 twice (algorithms ignore case)"
+        );
+        assert_eq!(
+            message(with_transforms("      Hashes: { hash_columns: {} }\n")),
+            "t.yml:6:15: source 'net': transform of field 'Hashes': hash_columns is empty"
+        );
+        assert_eq!(
+            message(with_transforms("      LogonId: integer\n")),
+            "t.yml:6:16: unknown variant `integer`, expected one of hex, integrity_level_sid, \
+             registry_native_path, integer_from_hex, datetime_from_text, file_name, value_map, \
+             hash_columns"
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::model::{TargetInfo, ValueTransform};
+use crate::model::TargetInfo;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -48,9 +48,26 @@ pub(crate) struct RawSource {
     #[serde(default)]
     pub unavailable: Vec<Spanned<String>>,
     #[serde(default)]
-    pub transforms: BTreeMap<String, Spanned<ValueTransform>>,
+    pub transforms: BTreeMap<String, Spanned<RawTransform>>,
     #[serde(default)]
     pub target: Option<TargetInfo>,
+}
+
+/// A `transforms:` value as written: a name (`hex`) or a one-key map with the transform's data
+/// (`value_map: {...}`, `hash_columns: {...}`). `parse.rs` checks the data.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum RawTransform {
+    Hex,
+    IntegrityLevelSid,
+    RegistryNativePath,
+    IntegerFromHex,
+    DatetimeFromText,
+    FileName,
+    /// Sigma value → event value(s).
+    ValueMap(BTreeMap<String, OneOrMany>),
+    /// Hash algorithm → event field.
+    HashColumns(BTreeMap<String, String>),
 }
 
 /// One map of `conditions:`: event field → accepted value(s).

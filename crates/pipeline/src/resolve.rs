@@ -140,10 +140,11 @@ impl<'p> SourceVariant<'p> {
         FieldTarget::SameName
     }
 
-    /// The value transform the source declares for `sigma_name`, if any (not yet applied by
-    /// the engine; see [`ValueTransform`]).
+    /// The value transform the source declares for `sigma_name`, if any (applied by the
+    /// converters, not yet by the engine; see [`ValueTransform`]). A copy: value maps are a
+    /// few short strings and are read once per detection item, never per event.
     pub fn value_transform(&self, sigma_name: &str) -> Option<ValueTransform> {
-        self.source.transforms.get(sigma_name).copied()
+        self.source.transforms.get(sigma_name).cloned()
     }
 
     /// The Sigma fields this source declares unavailable, sorted.

@@ -214,7 +214,8 @@ fn unknown_keys_are_errors_with_positions() {
             "name: p\nsources:\n  - name: s\n    logsource: { product: windows }\n    transforms: { ProcessId: hexadecimal }\n"
         ),
         "test.yml:5:30: unknown variant `hexadecimal`, expected one of hex, \
-         integrity_level_sid, registry_native_path"
+         integrity_level_sid, registry_native_path, integer_from_hex, datetime_from_text, \
+         file_name, value_map, hash_columns"
     );
 }
 

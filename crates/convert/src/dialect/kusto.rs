@@ -8,7 +8,9 @@
 //! | re | `F matches regex "(?i)..."` (RE2; flags inline) |
 //! | cidr | `ipv4_is_in_range(F, "net")` / `ipv6_is_in_range` |
 //! | comparisons | `todouble(F) >= 5` (also for numbers stored as text) |
+//! | time parts | `datetime_part("hour", todatetime(F)) == 3` (also for times stored as text) |
 //! | null / exists | `isempty(F)` / `isnotempty(F)` (KQL has no absent column value: empty) |
+//! | text of an integer / datetime column | `strcat("0x", tohex(F))` / `format_datetime(F, "yyyy-MM-dd HH:mm:ss.fff")` |
 //! | keyword | `* contains "v"` (every column) |
 //! | not | `not(...)` |
 //!
@@ -22,7 +24,7 @@ use sigrun_rule::value::FieldRefMatch;
 use super::regex::check_re2;
 use super::{Cx, Dialect, NotStyle, Op, Piece, Place, Syntax, glob_to_regex, inline_flags};
 use crate::error::{ConvertError, unsupported};
-use crate::ir::{Pred, Shape, ShapeKind, Test};
+use crate::ir::{Pred, Shape, ShapeKind, Test, TextForm};
 
 pub(crate) struct Kusto;
 
@@ -117,6 +119,36 @@ fn number_field(name: &str, table: Option<&str>) -> String {
     }
 }
 
+/// The field as a datetime expression: text and dynamic values converted.
+fn datetime_field(name: &str, table: Option<&str>) -> String {
+    match security_event_data(name, table) {
+        Some(extracted) => format!("todatetime({extracted})"),
+        None => format!("todatetime({})", column(name)),
+    }
+}
+
+/// The field as the text Sysmon logs for it, built from the type the source stores
+/// ([`TextForm`]): `tohex` gives lower-case digits without leading zeros, as Sysmon writes
+/// them; `format_datetime` writes the datetime (UTC in every Microsoft table) as Sysmon does.
+fn text_form_field(name: &str, form: TextForm, table: Option<&str>) -> String {
+    let stored = |convert: &str| {
+        if let Some(extracted) = security_event_data(name, table) {
+            format!("{convert}({extracted})")
+        } else if name.contains('.') {
+            format!("{convert}({})", column(name))
+        } else {
+            column(name)
+        }
+    };
+    match form {
+        TextForm::Hex => format!("strcat(\"0x\", tohex({}))", stored("tolong")),
+        TextForm::SysmonTime => format!(
+            "format_datetime({}, \"yyyy-MM-dd HH:mm:ss.fff\")",
+            stored("todatetime")
+        ),
+    }
+}
+
 fn operator(kind: ShapeKind, cased: bool) -> &'static str {
     match (kind, cased) {
         (ShapeKind::Equals, false) => "=~",
@@ -206,12 +238,19 @@ impl Dialect for Kusto {
         &SYNTAX
     }
 
+    fn writes_text_form(&self, _form: TextForm) -> bool {
+        true
+    }
+
     fn test(&self, test: &Test, cx: &mut Cx) -> Result<Piece, ConvertError> {
         let Some(name) = test.field.as_deref() else {
             return keyword(test);
         };
         let table = cx.table.as_deref();
-        let field = text_field(name, table);
+        let field = match test.as_text {
+            Some(form) => text_form_field(name, form, table),
+            None => text_field(name, table),
+        };
         Ok(match &test.pred {
             Pred::Str { shape: s, cased } => shape(&field, s, *cased),
             Pred::StrAny {
@@ -254,10 +293,12 @@ impl Dialect for Kusto {
             Pred::Compare { op, value } => {
                 Piece::atom(format!("todouble({}) {} {value}", field, compare(*op)))
             }
+            // todatetime() reads text (Sysmon's UtcTime, EventData paths) and leaves a
+            // datetime column as it is; datetime_part() refuses strings.
             Pred::TimePart { part, value } => Piece::atom(format!(
                 "datetime_part({}, {}) == {value}",
                 string(time_part(*part)),
-                field
+                datetime_field(name, table)
             )),
             Pred::Cidr(net) => {
                 let function = match net {

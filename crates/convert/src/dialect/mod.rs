@@ -15,7 +15,7 @@ pub(crate) mod splunk;
 pub(crate) mod sql;
 
 use crate::error::{ConvertError, unsupported};
-use crate::ir::{Glob, Test};
+use crate::ir::{Glob, Test, TextForm};
 
 /// The operator a written piece ends up as at its top, which decides whether it needs
 /// parentheses where it is placed.
@@ -162,6 +162,8 @@ pub struct Place {
 /// What a dialect may consult and report while writing tests.
 #[derive(Debug, Default)]
 pub struct Cx {
+    /// The target's name, for errors raised outside a dialect.
+    pub target: &'static str,
     /// The table the query runs on, when the pipeline names one (KQL reads `EventData` of
     /// `SecurityEvent` differently from `WindowsEvent`'s).
     pub table: Option<String>,
@@ -184,6 +186,13 @@ pub trait Dialect: Sync {
 
     /// Writes one test.
     fn test(&self, test: &Test, cx: &mut Cx) -> Result<Piece, ConvertError>;
+
+    /// Whether [`Dialect::test`] can write the text Sysmon logs for a field the source stores
+    /// as another type ([`Test::as_text`]). The emitter refuses such tests where it cannot,
+    /// so a dialect that ignores `as_text` never compares the wrong thing.
+    fn writes_text_form(&self, _form: TextForm) -> bool {
+        false
+    }
 
     /// Writes one test that sits under a `not`. Languages whose comparisons with a missing
     /// field are null, and whose `not null` is null (not true, as Sigma's `not` over a missing
