@@ -1,11 +1,13 @@
 //! `sigrun convert`: Sigma rules to the query language of a SIEM.
 
 use anyhow::{Context as _, bail};
-use sigrun_convert::{Format, Options, PlaceholderPolicy, Status, Target, convert_set, list};
+use sigrun_convert::{
+    Batch, Format, Options, PlaceholderPolicy, Status, Target, convert_set, list,
+};
 use sigrun_pipeline::Pipeline;
 use sigrun_rule::RuleSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -13,10 +15,18 @@ pub struct ConvertArgs {
     /// Rule files and folders.
     #[arg(required_unless_present = "list")]
     rules: Vec<PathBuf>,
-    /// Target query language (see --list).
-    #[arg(short, long, required_unless_present = "list")]
-    target: Option<String>,
-    /// Pipeline: built-in names or YAML files, stacked in order (default: the target's own).
+    /// Target query language(s) (see --list): repeat the option or separate names with
+    /// commas (`-t kusto,lucene`) to convert to several targets with one load of the rules.
+    #[arg(
+        short,
+        long,
+        required_unless_present = "list",
+        value_delimiter = ',',
+        value_name = "TARGET"
+    )]
+    target: Vec<String>,
+    /// Pipeline: built-in names or YAML files (sigrun or pySigma format), stacked in order
+    /// (default: each target's own).
     #[arg(short, long = "pipeline", value_name = "NAME|FILE")]
     pipelines: Vec<String>,
     /// Convert without a pipeline: field names as the rule writes them, no table or source
@@ -49,21 +59,31 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         print_list(&mut stdout)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let target_name = args.target.as_deref().unwrap_or_default();
-    let target: Target = target_name.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let targets = parse_targets(&args.target)?;
     let Some(format) = Format::parse(&args.format) else {
         bail!("unknown format '{}': query, ndjson or files", args.format);
     };
-    let pipeline: Option<Pipeline> = if args.no_pipeline {
+    let loaded: Option<Pipeline> = if args.no_pipeline || args.pipelines.is_empty() {
         None
-    } else if args.pipelines.is_empty() {
-        target
-            .default_pipeline()
-            .map(|name| Pipeline::builtin(name).cloned())
-            .transpose()?
     } else {
         Some(crate::pipelines::load(&args.pipelines)?)
     };
+    // Each target with the pipeline it converts with: the user's for all, or its own.
+    let mut jobs: Vec<(Target, Option<&Pipeline>)> = Vec::with_capacity(targets.len());
+    for target in targets {
+        let pipeline = match (&loaded, args.no_pipeline) {
+            (_, true) => None,
+            (Some(pipeline), false) => Some(pipeline),
+            (None, false) => target
+                .default_pipeline()
+                .map(Pipeline::builtin)
+                .transpose()?,
+        };
+        jobs.push((target, pipeline));
+    }
+    if format == Format::Files && args.output.is_none() {
+        bail!("--format files needs --output FOLDER");
+    }
 
     let (mut set, unreadable) = RuleSet::load(&args.rules);
     if let Some((path, reason)) = unreadable.first() {
@@ -90,18 +110,136 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         },
         ..Options::default()
     };
-    let batch = convert_set(&set, target, pipeline.as_ref(), &options);
 
+    // One target writes exactly what it always wrote; several get a header (query), a
+    // subfolder (files) and a target prefix on their stderr lines. NDJSON records already
+    // name their target.
+    let several = jobs.len() > 1;
+    let mut sink = match (format, &args.output) {
+        (Format::Files, _) | (_, None) => None,
+        (_, Some(path)) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+    };
+    let mut summaries = Vec::with_capacity(jobs.len());
+    for (index, (target, pipeline)) in jobs.into_iter().enumerate() {
+        let batch = convert_set(&set, target, pipeline, &options);
+        let prefix = if several {
+            format!("{}: ", target.name())
+        } else {
+            String::new()
+        };
+        report_outcomes(&mut stderr, &prefix, &batch, args.verbose)?;
+        let pipeline_name = batch.pipeline.as_deref().unwrap_or("none").to_owned();
+        match format {
+            Format::Query | Format::Ndjson => {
+                let mut text = String::new();
+                if format == Format::Query {
+                    if several {
+                        if index > 0 {
+                            text.push('\n');
+                        }
+                        text.push_str(&format!(
+                            "== {} (pipeline: {pipeline_name}) ==\n",
+                            target.name()
+                        ));
+                    }
+                    let queries = batch.query_text();
+                    text.push_str(&queries);
+                    if !queries.is_empty() && !queries.ends_with('\n') {
+                        text.push('\n');
+                    }
+                } else {
+                    text = batch.ndjson();
+                }
+                match &mut sink {
+                    Some(file) => file.write_all(text.as_bytes()).with_context(|| {
+                        format!("cannot write {}", display(args.output.as_deref()))
+                    })?,
+                    None => stdout.write_all(text.as_bytes())?,
+                }
+            }
+            Format::Files => {
+                let Some(output) = &args.output else {
+                    bail!("--format files needs --output FOLDER");
+                };
+                let folder = if several {
+                    output.join(target.name())
+                } else {
+                    output.clone()
+                };
+                std::fs::create_dir_all(&folder)
+                    .with_context(|| format!("cannot create {}", folder.display()))?;
+                for (name, content) in batch.files() {
+                    let path = folder.join(&name);
+                    std::fs::write(&path, content)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+            }
+        }
+        summaries.push((target, batch.summary, pipeline_name));
+    }
+    if let Some(file) = &mut sink {
+        file.flush()
+            .with_context(|| format!("cannot write {}", display(args.output.as_deref())))?;
+    }
+    let mut failed = false;
+    for (target, summary, pipeline) in summaries {
+        writeln!(
+            stderr,
+            "{}: {} converted, {} failed, {} skipped (pipeline: {pipeline})",
+            target.name(),
+            summary.converted,
+            summary.failed,
+            summary.skipped,
+        )?;
+        failed |= summary.failed > 0;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The targets named by `-t` (repeated or comma-separated), each once, in the order given.
+fn parse_targets(names: &[String]) -> anyhow::Result<Vec<Target>> {
+    let mut targets: Vec<Target> = Vec::with_capacity(names.len());
+    for name in names {
+        let name = name.trim();
+        if name.is_empty() {
+            bail!("empty target name in -t (write -t kusto,lucene)");
+        }
+        let target: Target = name.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    Ok(targets)
+}
+
+fn display(path: Option<&Path>) -> String {
+    path.map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// The failed (and with `--verbose` the skipped) rules and partly converted ones, on stderr.
+fn report_outcomes(
+    stderr: &mut impl Write,
+    prefix: &str,
+    batch: &Batch,
+    verbose: bool,
+) -> std::io::Result<()> {
     for outcome in &batch.outcomes {
         let show = match outcome.status {
             Status::Failed => true,
-            Status::Skipped => args.verbose,
+            Status::Skipped => verbose,
             Status::Converted => false,
         };
         if show {
             writeln!(
                 stderr,
-                "{} {}:{} ({}): {}",
+                "{prefix}{} {}:{} ({}): {}",
                 if outcome.status == Status::Failed {
                     "failed"
                 } else {
@@ -117,7 +255,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
             for (source, error) in &conversion.errors {
                 writeln!(
                     stderr,
-                    "partly converted {}:{} ({}): source {source}: {error}",
+                    "{prefix}partly converted {}:{} ({}): source {source}: {error}",
                     outcome.path.display(),
                     outcome.line,
                     outcome.title
@@ -125,52 +263,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-
-    match format {
-        Format::Query | Format::Ndjson => {
-            let text = if format == Format::Query {
-                let mut text = batch.query_text();
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text
-            } else {
-                batch.ndjson()
-            };
-            match &args.output {
-                Some(path) => std::fs::write(path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => stdout.write_all(text.as_bytes())?,
-            }
-        }
-        Format::Files => {
-            let Some(folder) = &args.output else {
-                bail!("--format files needs --output FOLDER");
-            };
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("cannot create {}", folder.display()))?;
-            for (name, content) in batch.files() {
-                let path = folder.join(&name);
-                std::fs::write(&path, content)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-        }
-    }
-    let summary = batch.summary;
-    writeln!(
-        stderr,
-        "{}: {} converted, {} failed, {} skipped (pipeline: {})",
-        target.name(),
-        summary.converted,
-        summary.failed,
-        summary.skipped,
-        batch.pipeline.as_deref().unwrap_or("none")
-    )?;
-    Ok(if summary.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(())
 }
 
 fn print_list(out: &mut impl Write) -> std::io::Result<()> {

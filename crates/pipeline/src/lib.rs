@@ -23,6 +23,7 @@ mod error;
 mod logsource;
 mod model;
 mod parse;
+mod pysigma;
 mod raw;
 mod resolve;
 mod stack;
@@ -33,12 +34,20 @@ pub use model::{
     Condition, ConditionSet, ConditionValue, HashColumns, Pipeline, TargetInfo, ValueMap,
     ValueTransform,
 };
+pub use pysigma::{Translation, TranslationWarning};
 pub use resolve::{FieldTarget, Resolution, SourceVariant};
 
 impl Pipeline {
     /// Parses and validates a pipeline file. `name_for_errors` (usually the path) prefixes
     /// every error message; YAML problems, unknown keys included, carry line and column.
+    ///
+    /// A pySigma pipeline (`PYSIGMA.md`) is translated; since this signature cannot return
+    /// warnings, a translation with warnings is an error here; [`Pipeline::load_yaml`]
+    /// returns them instead.
     pub fn from_yaml(name_for_errors: &str, text: &str) -> Result<Pipeline, PipelineError> {
+        if Pipeline::is_pysigma(text) {
+            return pysigma::strict(name_for_errors, text);
+        }
         parse::parse_pipeline(name_for_errors, text)
     }
 
