@@ -129,7 +129,7 @@ fn read_chunk(file: &File, offset: u64, buffer: &mut Vec<u8>) -> std::io::Result
 }
 
 /// Read from `offset` until `buffer` is full or the file ends; return the bytes read.
-fn fill_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+pub(crate) fn fill_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match read_at(file, &mut buffer[filled..], offset + filled as u64) {

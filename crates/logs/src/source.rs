@@ -4,7 +4,6 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -338,10 +337,10 @@ impl Discovery<'_> {
     }
 
     fn classify(&self, path: &Path) -> std::io::Result<(SourceKind, Vec<UnitKind>)> {
-        let mut file = File::open(path)?;
+        let file = File::open(path)?;
         let len = file.metadata()?.len();
         let mut head = [0; 4096];
-        let filled = read_full(&mut file, &mut head)?;
+        let filled = evtx::fill_at(&file, &mut head, 0)?;
         let head = &head[..filled];
         if head.starts_with(FILE_MAGIC) {
             let chunks = evtx::chunk_count(len);
@@ -366,7 +365,7 @@ impl Discovery<'_> {
             Sniffed::Json { splittable } => splittable,
         };
         let units = if splittable {
-            split_json(&mut file, len, self.options.json_unit_bytes.max(1 << 16))?
+            split_json(&file, len, self.options.json_unit_bytes.max(1 << 16))?
         } else {
             std::iter::once(0..len).collect()
         };
@@ -422,7 +421,7 @@ fn sniff_text(head: &[u8]) -> Sniffed {
 
 /// Split a JSON text file of `len` bytes into ranges of about `unit` bytes, each starting at a
 /// line that starts with `{` (so at an event of JSON Lines or of `evtx_dump` output).
-fn split_json(file: &mut File, len: u64, unit: u64) -> std::io::Result<Vec<Range<u64>>> {
+fn split_json(file: &File, len: u64, unit: u64) -> std::io::Result<Vec<Range<u64>>> {
     let mut starts = vec![0];
     let mut block = vec![0; 1 << 16];
     let mut target = unit;
@@ -430,8 +429,7 @@ fn split_json(file: &mut File, len: u64, unit: u64) -> std::io::Result<Vec<Range
         let mut at = target - 1;
         // Look for "\n{" from `target - 1` on, a block at a time, up to one unit further.
         while at < len && at < target + unit {
-            file.seek(SeekFrom::Start(at))?;
-            let filled = read_full(file, &mut block)?;
+            let filled = evtx::fill_at(file, &mut block, at)?;
             if filled < 2 {
                 break 'targets;
             }
@@ -448,19 +446,6 @@ fn split_json(file: &mut File, len: u64, unit: u64) -> std::io::Result<Vec<Range
     }
     starts.push(len);
     Ok(starts.windows(2).map(|w| w[0]..w[1]).collect())
-}
-
-fn read_full(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
