@@ -418,7 +418,9 @@ impl<'a> Lowerer<'a> {
             }
             ValueTransform::IntegrityLevelSid => {
                 let sid = match value {
-                    MatchValue::String { value, .. } => value.as_plain().and_then(integrity_sid),
+                    MatchValue::String { value, .. } => value
+                        .as_plain()
+                        .and_then(ValueTransform::integrity_level_sid),
                     _ => None,
                 };
                 match sid {
@@ -720,22 +722,6 @@ fn globs(string: &SigmaString) -> Vec<Glob> {
             Part::OneChar => Glob::One,
         })
         .collect()
-}
-
-/// The mandatory-label SID of an integrity level name (Windows `S-1-16-*`).
-fn integrity_sid(level: &str) -> Option<&'static str> {
-    const LEVELS: [(&str, &str); 6] = [
-        ("untrusted", "S-1-16-0"),
-        ("low", "S-1-16-4096"),
-        ("medium", "S-1-16-8192"),
-        ("mediumplus", "S-1-16-8448"),
-        ("high", "S-1-16-12288"),
-        ("system", "S-1-16-16384"),
-    ];
-    LEVELS
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(level.trim()))
-        .map(|(_, sid)| *sid)
 }
 
 /// A path pattern as a pattern on the path's file name (the text after its last `\`), when

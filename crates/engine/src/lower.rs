@@ -7,7 +7,7 @@ use crate::matcher::{Anchor, LazyRegex, Literal, Matcher, NumKey};
 use crate::problem::ProblemKind;
 use crate::text::{Glob, GlobPart, lower};
 use crate::tree::Tree;
-use sigrun_pipeline::{FieldTarget, Pipeline, SourceVariant};
+use sigrun_pipeline::{FieldTarget, Pipeline, SourceVariant, ValueTransform};
 use sigrun_rule::condition::{Expr, ExprKind, Quantifier};
 use sigrun_rule::value::MatchValue;
 use sigrun_rule::{DetectionItem, Part, Search, SigmaRule, SigmaString, ValueJoin};
@@ -157,10 +157,67 @@ impl Lowerer<'_, '_> {
             Some(name) => self.resolve(name),
         };
         let keyword = item.field.is_none();
+        let transform = item
+            .field_name()
+            .and_then(|name| self.variant.value_transform(name));
         item.values
             .iter()
-            .map(|v| self.value(target, &v.value, keyword))
+            .map(|v| match (&transform, target) {
+                (Some(transform), Target::Field(field)) => {
+                    self.transformed(field, &v.value, transform)
+                }
+                _ => self.value(target, &v.value, keyword),
+            })
             .collect()
+    }
+
+    /// A value of a field the source stores another way (pipeline `transforms:`), in the
+    /// event's form: Security 4688 writes process ids in hex (`6772` is `0x1a74`) and
+    /// integrity levels as mandatory-label SIDs (`High` is `S-1-16-12288`). A value with no
+    /// such form (a part of a number, a pattern, an unknown level), and the transforms that
+    /// only converters' data models use, are compared as written.
+    fn transformed(
+        &mut self,
+        field: AtomField,
+        value: &MatchValue,
+        transform: &ValueTransform,
+    ) -> Result<Tree, ProblemKind> {
+        if let MatchValue::AnyOf(alternatives) = value {
+            return Ok(Tree::Or(
+                alternatives
+                    .iter()
+                    .map(|v| self.transformed(field, v, transform))
+                    .collect::<Result<_, _>>()?,
+            ));
+        }
+        let plain = match value {
+            MatchValue::String { value, .. } => value.as_plain(),
+            _ => None,
+        };
+        let event_text = match transform {
+            ValueTransform::Hex => {
+                let number = match value {
+                    MatchValue::Number {
+                        value: sigrun_rule::Number::Int(n),
+                        ..
+                    } => Some(*n),
+                    _ => plain.and_then(|text| text.trim().parse::<i64>().ok()),
+                };
+                number.filter(|n| *n >= 0).map(|n| format!("0x{n:x}"))
+            }
+            ValueTransform::IntegrityLevelSid => plain
+                .and_then(ValueTransform::integrity_level_sid)
+                .map(str::to_owned),
+            _ => None,
+        };
+        match event_text {
+            Some(text) => Ok(Tree::Atom(self.table.literal(
+                field,
+                Anchor::Equals,
+                &lower(&text),
+            ))),
+            None => self.value(Target::Field(field), value, false),
+        }
     }
 
     /// What a Sigma field is called in the variant's events.

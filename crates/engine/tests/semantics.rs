@@ -476,6 +476,42 @@ fn variants_use_their_own_field_names_and_unavailable_fields() {
 }
 
 #[test]
+fn security_4688_values_are_rewritten_into_its_forms() {
+    // 4688 writes the new process id in hex (NewProcessId) and the integrity level as a
+    // mandatory-label SID (MandatoryLabel); the windows pipeline's transforms rewrite the
+    // rule's values, so a rule written for Sysmon 1 finds the same process in 4688.
+    let security = MemoryEvent::new()
+        .with("Channel", "Security")
+        .with_number("EventID", 4688)
+        .with("NewProcessId", "0x1a74")
+        .with("MandatoryLabel", "S-1-16-12288");
+    let by_number = process_rule("    sel:\n        ProcessId: 6772\n    condition: sel\n");
+    assert!(hit(&by_number, &security));
+    let by_text = process_rule("    sel:\n        ProcessId: '6772'\n    condition: sel\n");
+    assert!(hit(&by_text, &security));
+    let other = process_rule("    sel:\n        ProcessId: 6773\n    condition: sel\n");
+    assert!(!hit(&other, &security));
+    let high = process_rule("    sel:\n        IntegrityLevel: High\n    condition: sel\n");
+    assert!(hit(&high, &security));
+    let list = process_rule(
+        "    sel:\n        IntegrityLevel:\n            - System\n            - high\n    condition: sel\n",
+    );
+    assert!(hit(&list, &security));
+    let system = process_rule("    sel:\n        IntegrityLevel: System\n    condition: sel\n");
+    assert!(!hit(&system, &security));
+    // Sysmon 1 keeps Sigma's forms.
+    let sysmon = sysmon1(&[("ProcessId", "6772"), ("IntegrityLevel", "High")]);
+    assert!(hit(&by_number, &sysmon));
+    assert!(hit(&high, &sysmon));
+    // A value with no 4688 form is compared as written: a part of a number, a pattern.
+    let part = process_rule("    sel:\n        ProcessId|startswith: '0x1a'\n    condition: sel\n");
+    assert!(hit(&part, &security));
+    let sid =
+        process_rule("    sel:\n        IntegrityLevel: 'S-1-16-12288'\n    condition: sel\n");
+    assert!(hit(&sid, &security));
+}
+
+#[test]
 fn first_present_name_wins() {
     let pipeline = Pipeline::from_yaml(
         "test.yml",

@@ -117,8 +117,9 @@ pub struct TargetInfo {
 }
 
 /// How a source's event stores a Sigma field's value differently from the Sigma convention
-/// (`transforms:` in the file). The converters apply them (`sigrun-convert`); the hunt engine
-/// does not yet, so there a transformed field compares the raw value.
+/// (`transforms:` in the file). The converters apply them all (`sigrun-convert`); the hunt
+/// engine applies `Hex` and `IntegrityLevelSid` (Security 4688) and compares the others' values
+/// as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ValueTransform {
     /// The event holds the number as a `0x`-prefixed hexadecimal string (Security 4688
@@ -146,6 +147,26 @@ pub enum ValueTransform {
     /// The event has one column per hash algorithm where Sysmon's `Hashes` is one text
     /// (`SHA1=...,MD5=...,IMPHASH=...`): each algorithm's column, by algorithm name.
     HashColumns(HashColumns),
+}
+
+impl ValueTransform {
+    /// The mandatory-label SID of an integrity level as Sysmon names it (`High` →
+    /// `S-1-16-12288`, ignoring case), for [`ValueTransform::IntegrityLevelSid`]; `None` for
+    /// any other text.
+    pub fn integrity_level_sid(level: &str) -> Option<&'static str> {
+        const LEVELS: [(&str, &str); 6] = [
+            ("untrusted", "S-1-16-0"),
+            ("low", "S-1-16-4096"),
+            ("medium", "S-1-16-8192"),
+            ("mediumplus", "S-1-16-8448"),
+            ("high", "S-1-16-12288"),
+            ("system", "S-1-16-16384"),
+        ];
+        LEVELS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(level.trim()))
+            .map(|(_, sid)| *sid)
+    }
 }
 
 /// The values of a [`ValueTransform::ValueMap`]: Sigma value → event values, in file order.
