@@ -50,6 +50,21 @@ pub struct RegexFlags {
     pub dot_all: bool,
 }
 
+impl RegexFlags {
+    /// The flags as PCRE letters in `ims` order (`"is"`), empty when none is set.
+    pub fn letters(&self) -> String {
+        [
+            (self.ignore_case, 'i'),
+            (self.multi_line, 'm'),
+            (self.dot_all, 's'),
+        ]
+        .iter()
+        .filter(|(set, _)| *set)
+        .map(|(_, letter)| letter)
+        .collect()
+    }
+}
+
 /// Where a `fieldref` value must appear in the field it is compared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FieldRefMatch {
@@ -113,19 +128,7 @@ impl MatchValue {
                     if *cased { " (cased)" } else { "" }
                 )
             }
-            MatchValue::Regex { pattern, flags } => {
-                let mut f = String::new();
-                if flags.ignore_case {
-                    f.push('i');
-                }
-                if flags.multi_line {
-                    f.push('m');
-                }
-                if flags.dot_all {
-                    f.push('s');
-                }
-                format!("/{pattern}/{f}")
-            }
+            MatchValue::Regex { pattern, flags } => format!("/{pattern}/{}", flags.letters()),
             MatchValue::Number { raw, .. } => raw.clone(),
             MatchValue::Bool(b) => b.to_string(),
             MatchValue::Null => "null".into(),
@@ -156,5 +159,23 @@ impl MatchValue {
             MatchValue::AnyOf(values) => values.iter().for_each(|v| v.for_each_leaf(f)),
             other => f(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod flag_tests {
+    use super::RegexFlags;
+
+    #[test]
+    fn regex_flags_are_letters_in_ims_order() {
+        let flags = |ignore_case, multi_line, dot_all| RegexFlags {
+            ignore_case,
+            multi_line,
+            dot_all,
+        };
+        assert_eq!(flags(false, false, false).letters(), "");
+        assert_eq!(flags(true, false, false).letters(), "i");
+        assert_eq!(flags(false, true, true).letters(), "ms");
+        assert_eq!(flags(true, true, true).letters(), "ims");
     }
 }

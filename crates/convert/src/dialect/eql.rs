@@ -59,8 +59,8 @@ pub(crate) fn string(text: &str) -> String {
     out
 }
 
-/// A field name; names EQL would not read as a dotted identifier are backquoted.
-fn field(name: &str) -> String {
+/// A field name; names EQL (and ES|QL) would not read as a dotted identifier are backquoted.
+pub(super) fn field(name: &str) -> String {
     let plain = name.split('.').all(|segment| {
         let mut chars = segment.chars();
         chars

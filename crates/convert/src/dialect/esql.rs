@@ -37,23 +37,8 @@ static SYNTAX: Syntax = Syntax {
     and_or_unordered: false,
 };
 
-use super::eql::string;
-
-/// A field name; others than dotted identifiers are backquoted.
-fn field(name: &str) -> String {
-    let plain = name.split('.').all(|segment| {
-        let mut chars = segment.chars();
-        chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    });
-    if plain {
-        name.to_owned()
-    } else {
-        format!("`{}`", name.replace('`', "``"))
-    }
-}
+// ES|QL quotes strings and backquotes field names as EQL does.
+use super::eql::{field, string};
 
 /// A LIKE pattern (before string escaping): `*`, `?` active, literal ones and `\` escaped.
 fn like_pattern(globs: &[Glob], lower: bool) -> String {

@@ -297,16 +297,7 @@ pub(crate) fn regex_escape(text: &str) -> String {
 
 /// Inline flags for PCRE/RE2-style regexes: `(?i)`, `(?m)`, `(?s)` in front.
 pub(crate) fn inline_flags(pattern: &str, flags: sigrun_rule::value::RegexFlags) -> String {
-    let mut letters = String::new();
-    if flags.ignore_case {
-        letters.push('i');
-    }
-    if flags.multi_line {
-        letters.push('m');
-    }
-    if flags.dot_all {
-        letters.push('s');
-    }
+    let letters = flags.letters();
     if letters.is_empty() {
         pattern.to_owned()
     } else {
