@@ -10,7 +10,7 @@ use crate::problem::{CompileProblem, ProblemKind};
 use crate::scan::{AutomatonKind, FieldScan, group_scan_atoms};
 use crate::tree::{Tree, Trigger};
 use rayon::prelude::*;
-use sigrun_pipeline::{LogSource, Pipeline, Resolution};
+use sigrun_pipeline::{LogSource, Pipeline, Resolution, SourceVariant};
 use sigrun_rule::condition::Aggregation;
 use sigrun_rule::{Document, DocumentKind, SigmaRule};
 use std::time::Instant;
@@ -121,13 +121,12 @@ impl Engine {
 
 type LoweredVariant<'p> = (sigrun_pipeline::SourceVariant<'p>, Tree, Trigger);
 
-/// One rule, every variant of it, or the reason it cannot run.
-fn lower_rule<'p>(
+/// The pipeline's source variants for a rule's logsource, or why the rule cannot run (an
+/// aggregation, which needs state; a logsource the pipeline does not map).
+pub(crate) fn rule_variants<'p>(
     rule: &SigmaRule,
     pipeline: &'p Pipeline,
-    options: &CompileOptions,
-    table: &mut AtomTable,
-) -> Result<Vec<LoweredVariant<'p>>, ProblemKind> {
+) -> Result<Vec<SourceVariant<'p>>, ProblemKind> {
     if let Some(aggregation) = rule
         .detection
         .conditions
@@ -141,10 +140,20 @@ fn lower_rule<'p>(
         product: rule.logsource.product(),
         service: rule.logsource.service(),
     };
-    let variants = match pipeline.resolve(&logsource) {
-        Resolution::Unmapped { reason } => return Err(ProblemKind::Unmapped(reason)),
-        Resolution::Mapped(variants) => variants,
-    };
+    match pipeline.resolve(&logsource) {
+        Resolution::Unmapped { reason } => Err(ProblemKind::Unmapped(reason)),
+        Resolution::Mapped(variants) => Ok(variants),
+    }
+}
+
+/// One rule, every variant of it, or the reason it cannot run.
+fn lower_rule<'p>(
+    rule: &SigmaRule,
+    pipeline: &'p Pipeline,
+    options: &CompileOptions,
+    table: &mut AtomTable,
+) -> Result<Vec<LoweredVariant<'p>>, ProblemKind> {
+    let variants = rule_variants(rule, pipeline)?;
     let mut out = Vec::with_capacity(variants.len());
     for variant in variants {
         let mut lowerer = Lowerer {

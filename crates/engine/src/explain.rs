@@ -14,7 +14,7 @@ use crate::matcher::{Matcher, fieldref_holds};
 use crate::problem::ProblemKind;
 use crate::text::lower;
 use crate::tree::Tree;
-use sigrun_pipeline::{FieldTarget, LogSource, Pipeline, Resolution, SourceVariant};
+use sigrun_pipeline::{FieldTarget, Pipeline, SourceVariant};
 use sigrun_rule::{DetectionItem, Search, SigmaRule, ValueJoin};
 
 /// The result of explaining one rule against one event.
@@ -104,25 +104,7 @@ pub fn explain<E: EventView + ?Sized>(
     event: &E,
     options: &CompileOptions,
 ) -> Result<Explanation, ProblemKind> {
-    if let Some(aggregation) = rule
-        .detection
-        .conditions
-        .iter()
-        .find_map(|c| c.aggregation.as_ref())
-    {
-        return Err(ProblemKind::Aggregation(
-            crate::compile::describe_aggregation(aggregation),
-        ));
-    }
-    let logsource = LogSource {
-        category: rule.logsource.category(),
-        product: rule.logsource.product(),
-        service: rule.logsource.service(),
-    };
-    let variants = match pipeline.resolve(&logsource) {
-        Resolution::Unmapped { reason } => return Err(ProblemKind::Unmapped(reason)),
-        Resolution::Mapped(variants) => variants,
-    };
+    let variants = crate::compile::rule_variants(rule, pipeline)?;
     // Each field under its own name and, when that has spaces, also without them (Sigma's
     // `ThreatName` for `Threat Name`), as the engine files it.
     let mut fields: Vec<(String, FieldValue<'_>)> = Vec::new();
