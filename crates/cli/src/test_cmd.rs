@@ -80,17 +80,7 @@ fn test_pack(pipeline: Option<&Pipeline>) -> Vec<RuleTestReport> {
                 cases: Vec::new(),
             };
             if let Some(tests) = rule.tests {
-                match run_sidecar_text(&parsed, &sidecar, tests, pipeline) {
-                    Ok(cases) => {
-                        report.outcome = if cases.iter().all(|c| c.passed) {
-                            Outcome::Passed
-                        } else {
-                            Outcome::Failed
-                        };
-                        report.cases = cases;
-                    }
-                    Err(error) => report.outcome = Outcome::Error(error),
-                }
+                report.settle(run_sidecar_text(&parsed, &sidecar, tests, pipeline));
             }
             Some(report)
         })

@@ -85,6 +85,24 @@ pub struct RuleTestReport {
     pub cases: Vec<CaseResult>,
 }
 
+impl RuleTestReport {
+    /// Records the result of running the rule's cases: passed when every case passed, failed
+    /// when one did not, an error when they could not run.
+    pub fn settle(&mut self, result: Result<Vec<CaseResult>, String>) {
+        match result {
+            Ok(cases) => {
+                self.outcome = if cases.iter().all(|c| c.passed) {
+                    Outcome::Passed
+                } else {
+                    Outcome::Failed
+                };
+                self.cases = cases;
+            }
+            Err(message) => self.outcome = Outcome::Error(message),
+        }
+    }
+}
+
 /// How many failing events a case explains.
 const EXPLAINED_EVENTS: usize = 3;
 
@@ -122,17 +140,7 @@ pub fn run_rule_tests(
             run_regression(rule, path, pipeline)
         }
     };
-    match result {
-        Ok(cases) => {
-            report.outcome = if cases.iter().all(|c| c.passed) {
-                Outcome::Passed
-            } else {
-                Outcome::Failed
-            };
-            report.cases = cases;
-        }
-        Err(message) => report.outcome = Outcome::Error(message),
-    }
+    report.settle(result);
     report
 }
 
