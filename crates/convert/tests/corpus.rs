@@ -1,8 +1,8 @@
 //! Every rule of the SigmaHQ corpus (`../shared/corpus/sigma/rules*`), converted to every
 //! target, without a pipeline and with the target's default pipeline: at least 99% of the
-//! rules that apply convert, not counting rules that need data the source lacks (a field the
-//! data model does not have, values for a placeholder), which are printed apart. The failure
-//! reasons are printed as a histogram.
+//! rules that apply convert, counting every failure, the rules that need data the source lacks
+//! (a field the data model does not have, values for a placeholder) included; without those the
+//! language alone must reach 99% too. The failure reasons are printed as a histogram.
 
 mod common;
 
@@ -78,7 +78,7 @@ fn the_corpus_converts_to_every_target() {
                 batch.summary.converted + batch.summary.failed + batch.summary.skipped,
                 documents
             );
-            if language_success(&batch) < 99.0 {
+            if batch.summary.success_rate() < 99.0 || language_success(&batch) < 99.0 {
                 below.push(label);
             }
             // Every converted rule has a non-empty query per variant.
