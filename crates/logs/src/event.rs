@@ -5,6 +5,7 @@
 //! allocated per event once the buffers have grown to the largest event seen. The buffer is then
 //! lent out as an [`Event`], which is `Copy` and only valid while the reader's callback runs.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::problem::Location;
@@ -189,7 +190,19 @@ impl EventBuf {
 
     /// View the flattened event; `raw` is the JSON text it was flattened from.
     pub fn event<'a>(&'a self, raw: &'a [u8]) -> Event<'a> {
-        Event { buf: self, raw }
+        Event {
+            buf: self,
+            raw: Raw::Text(raw),
+        }
+    }
+
+    /// View the event, whose JSON text `render` gives when it is asked for (an EVTX record
+    /// read from its template values is rendered only if an alert needs it).
+    pub(crate) fn event_rendered<'a>(&'a self, render: &'a RenderJson<'a>) -> Event<'a> {
+        Event {
+            buf: self,
+            raw: Raw::Render(render),
+        }
     }
 
     pub(crate) fn push_text(&mut self, text: &str) -> Span {
@@ -202,11 +215,21 @@ impl EventBuf {
     }
 }
 
+/// Renders an event's JSON text on demand; `None` when rendering fails.
+pub(crate) type RenderJson<'a> = dyn Fn() -> Option<Vec<u8>> + 'a;
+
+/// An event's JSON text: the source's bytes, or a way to render them.
+#[derive(Clone, Copy)]
+enum Raw<'a> {
+    Text(&'a [u8]),
+    Render(&'a RenderJson<'a>),
+}
+
 /// One event, borrowed from the reader's buffer: only valid during the reader's callback.
 #[derive(Clone, Copy)]
 pub struct Event<'a> {
     buf: &'a EventBuf,
-    raw: &'a [u8],
+    raw: Raw<'a>,
 }
 
 impl fmt::Debug for Event<'_> {
@@ -295,9 +318,13 @@ impl<'a> Event<'a> {
     }
 
     /// The event as JSON text: the source's bytes for JSON input, the `evtx` crate's compact
-    /// JSON rendering for EVTX records.
-    pub fn raw_json(&self) -> &'a [u8] {
-        self.raw
+    /// JSON rendering for EVTX records (rendered by this call for records read from their
+    /// template values; `null` in the unlikely case that the rendering fails).
+    pub fn raw_json(&self) -> Cow<'a, [u8]> {
+        match self.raw {
+            Raw::Text(text) => Cow::Borrowed(text),
+            Raw::Render(render) => render().map_or(Cow::Borrowed(b"null"), Cow::Owned),
+        }
     }
 
     /// The layout the event was read in.

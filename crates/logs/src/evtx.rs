@@ -1,11 +1,12 @@
 //! Read a range of an EVTX file's chunks, one 64 KiB chunk in memory at a time.
 //!
-//! Each record is rendered to JSON by the `evtx` crate (its public chunk API: measured as fast
-//! as its parser's internal per-chunk renderer on the attack samples, and faster than its
-//! record iterator) and flattened like any nested Windows JSON event. Chunks are read at their
-//! fixed offsets, in file order, so a file splits into independent work units; a damaged
-//! chunk, record or file header is reported and skipped, and a panic inside `evtx` costs the
-//! rest of its chunk only.
+//! A record that is one template instance of a simple shape is filled straight from its
+//! substitution values ([`crate::template`]); any other record is rendered to JSON by the
+//! `evtx` crate (its public chunk API) and flattened like any nested Windows JSON event. Both
+//! give the same fields (`tests/evtx_direct.rs`); the JSON text of a directly read record is
+//! rendered only when asked for (an alert). Chunks are read at their fixed offsets, in file
+//! order, so a file splits into independent work units; a damaged chunk, record or file
+//! header is reported and skipped, and a panic inside `evtx` costs the rest of its chunk only.
 
 use std::fs::File;
 use std::ops::{ControlFlow, Range};
@@ -18,6 +19,7 @@ use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
 
 use crate::flatten::flatten_event;
 use crate::problem::{Location, ProblemKind, ReadError, ReadProblem, UnitStats, error_chain};
+use crate::template::{Shapes, fill_record};
 use crate::{Event, EventBuf, Layout, LayoutChoice, ReadOptions};
 
 /// Size of the file header block that precedes the first chunk.
@@ -58,6 +60,8 @@ pub(crate) fn read_evtx(
         path,
         stats: UnitStats::default(),
         validate_checksums: read.options.validate_checksums,
+        evtx_json: read.options.evtx_json,
+        shapes: Shapes::default(),
         on_problem,
     };
     if read.chunks.start == 0 {
@@ -156,6 +160,10 @@ struct Unit<'a> {
     path: &'a Arc<Path>,
     stats: UnitStats,
     validate_checksums: bool,
+    /// Render every record to JSON ([`ReadOptions::evtx_json`]).
+    evtx_json: bool,
+    /// The shapes of the current chunk's template definitions.
+    shapes: Shapes,
     on_problem: &'a mut dyn FnMut(ReadProblem),
 }
 
@@ -215,6 +223,8 @@ impl Unit<'_> {
             }
         };
         chunk_data.number = Some(chunk);
+        // Template definitions live in their chunk.
+        self.shapes.clear();
         let flow = self.records(
             (chunk, available),
             &mut chunk_data,
@@ -249,6 +259,8 @@ impl Unit<'_> {
             }
         };
         let mut records = parsed.iter();
+        // A record of this chunk re-pointed at nested template instances.
+        let mut probe = None;
         loop {
             let record = match catch_unwind(AssertUnwindSafe(|| records.next())) {
                 Ok(None) => return ControlFlow::Continue(()),
@@ -278,6 +290,27 @@ impl Unit<'_> {
                 continue;
             }
             let recovered = record.recovered;
+            // Carved records go the JSON way, whose checks reject the damaged ones.
+            let direct = !self.evtx_json && !recovered && {
+                let shapes = &mut self.shapes;
+                // A panic here is left to the JSON path, which reports it.
+                catch_unwind(AssertUnwindSafe(|| {
+                    fill_record(&record, &mut probe, shapes, event).is_ok()
+                }))
+                .unwrap_or(false)
+            };
+            if direct {
+                event.location = record_location;
+                event.recovered = recovered;
+                self.stats.events += 1;
+                let render = || {
+                    let rendered =
+                        catch_unwind(AssertUnwindSafe(|| record.clone().into_json_bytes()));
+                    rendered.ok()?.ok().map(|rendered| rendered.data)
+                };
+                on_event(event.event_rendered(&render))?;
+                continue;
+            }
             let rendered = match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
                 Ok(Ok(rendered)) => rendered,
                 Ok(Err(e)) => {
@@ -303,6 +336,7 @@ impl Unit<'_> {
             event.location = record_location;
             event.recovered = recovered;
             self.stats.events += 1;
+            self.stats.evtx_rendered += 1;
             on_event(event.event(json.as_bytes()))?;
         }
     }

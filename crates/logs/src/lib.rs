@@ -34,6 +34,7 @@ mod json;
 mod problem;
 mod read;
 mod source;
+mod template;
 mod text;
 
 pub use event::{Event, EventBuf, Fields, Layout, LayoutChoice, Value, ValueKind, Values};

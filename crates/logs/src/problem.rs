@@ -162,6 +162,9 @@ pub struct UnitStats {
     pub problems: u64,
     /// Whether the event callback stopped the reading early.
     pub stopped: bool,
+    /// EVTX records read through their JSON rendering; the others were filled straight from
+    /// their template values (see [`ReadOptions::evtx_json`](crate::ReadOptions::evtx_json)).
+    pub evtx_rendered: u64,
 }
 
 /// Format an error with its chain of sources: `evtx` wraps the useful detail in sources.

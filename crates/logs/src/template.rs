@@ -1,0 +1,797 @@
+//! Fill an event straight from an EVTX record's template substitutions, without rendering the
+//! record to JSON and parsing that JSON back.
+//!
+//! Almost every EVTX record is one template instance: a template definition, stored once per
+//! chunk, that lays out the XML, and the record's own substitution values. A definition is
+//! read once per chunk into a [`Shape`]: the flat fields its elements give under the naming
+//! rules of [`crate::flatten`] (the same names, kinds, order and `null` handling as flattening
+//! the `evtx` crate's JSON rendering), each taken from a substitution or from the definition's
+//! own text. A record is then filled by formatting its values into those fields.
+//!
+//! Only shapes whose JSON rendering is simple are read this way; a definition or a value that
+//! is not (arrays, nested BinXML, unnamed or repeated `Data`, dependencies outside `System`,
+//! attributes on leaf elements outside `System`, text that the renderer would print as a
+//! number, …) makes the caller render that record to JSON as before. `tests/evtx_direct.rs`
+//! checks that both ways give the same fields for every record of the corpus.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::rc::Rc;
+
+use evtx::EvtxRecord;
+use evtx::binxml::BinXmlTemplateValues;
+use evtx::binxml::value_variant::BinXmlValue;
+
+use crate::event::{Entry, EventBuf, Span, name_key};
+use crate::{Layout, ValueKind};
+
+/// Bytes before a template definition's BinXML: next-definition offset, GUID, data size.
+const DEFINITION_HEADER_SIZE: usize = 24;
+/// How deep a definition's elements may nest before it is left to the JSON path.
+const MAX_DEPTH: usize = 32;
+/// A DependencyId meaning "none".
+const NO_DEPENDENCY: u16 = 0xffff;
+
+/// The fields one template definition fills, in the order flattening its JSON gives them.
+#[derive(Debug)]
+pub(crate) struct Shape {
+    fields: Vec<Field>,
+    /// The fields that come from `System`, where the event's header is read.
+    system: Range<usize>,
+}
+
+#[derive(Debug)]
+struct Field {
+    name: Box<str>,
+    key: u32,
+    value: Source,
+    /// Substitutions that leave the field out when they are NULL (the DependencyIds of its
+    /// element and that element's ancestors).
+    dependencies: Box<[u16]>,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// Text of the definition itself.
+    Text(Box<str>),
+    /// `null`: an element with nothing in it.
+    Null,
+    /// A substitution, and what an empty one gives.
+    Slot { index: u16, empty: Empty },
+    /// A substitution holding a nested template instance (the `EventData` or `UserData` of
+    /// most events), whose fields come here.
+    Nested { index: u16 },
+}
+
+/// What an empty substitution gives (`null`, `""`, or nothing, as the JSON renderer writes it
+/// and flattening reads it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Empty {
+    Omit,
+    Null,
+    Blank,
+}
+
+/// Where a template definition is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Role {
+    /// A record's own template, rooted at `Event`.
+    Record,
+    /// A template nested in a record's substitution, rooted at a child of `Event`.
+    EventChild,
+}
+
+/// The shapes of one chunk's template definitions, by offset and role (`None`: not one that
+/// [`Shape`] reads). Definitions live in their chunk: clear this for every chunk.
+#[derive(Debug, Default)]
+pub(crate) struct Shapes(HashMap<(u32, Role), Option<Rc<Shape>>>);
+
+impl Shapes {
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn get(&mut self, chunk: &[u8], offset: u32, role: Role) -> Result<Rc<Shape>, Declined> {
+        self.0
+            .entry((offset, role))
+            .or_insert_with(|| Shape::read(chunk, offset, role).map(Rc::new))
+            .clone()
+            .ok_or(Declined)
+    }
+}
+
+/// Fill `buf` straight from `record`'s template values. `probe` is a record of the same chunk
+/// (or `None`, and it is set), re-pointed at nested instances to read their values.
+pub(crate) fn fill_record<'c>(
+    record: &EvtxRecord<'c>,
+    probe: &mut Option<EvtxRecord<'c>>,
+    shapes: &mut Shapes,
+    buf: &mut EventBuf,
+) -> Result<(), Declined> {
+    let chunk = record.chunk.data;
+    let values = instances(record)?;
+    let [instance] = values.as_slice() else {
+        return Err(Declined);
+    };
+    let shape = shapes.get(chunk, instance.template_def_offset, Role::Record)?;
+    buf.clear();
+    buf.layout = Layout::WindowsNested;
+    let mut system = 0..0;
+    shape.fill(&instance.values, buf, &mut system, &mut |bytes, buf| {
+        // A nested instance is a slice of the chunk.
+        let offset = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize);
+        let offset = offset
+            .filter(|&o| o + bytes.len() <= chunk.len())
+            .ok_or(Declined)?;
+        let probe = probe.get_or_insert_with(|| record.clone());
+        probe.binxml_offset = offset as u64;
+        probe.binxml_size = u32::try_from(bytes.len()).map_err(|_| Declined)?;
+        let nested = instances(probe)?;
+        let [nested] = nested.as_slice() else {
+            return Err(Declined);
+        };
+        let shape = shapes.get(chunk, nested.template_def_offset, Role::EventChild)?;
+        shape.fill(&nested.values, buf, &mut (0..0), &mut |_, _| Err(Declined))
+    })?;
+    crate::header::fill(buf, system);
+    Ok(())
+}
+
+/// The template instances of `record`'s BinXML stream; declined unless the stream starts with
+/// a template instance (other content would be lost).
+fn instances<'c>(record: &EvtxRecord<'c>) -> Result<Vec<BinXmlTemplateValues<'c>>, Declined> {
+    let start = record.binxml_offset as usize;
+    let stream = start
+        .checked_add(record.binxml_size as usize)
+        .and_then(|end| record.chunk.data.get(start..end))
+        .ok_or(Declined)?;
+    if !matches!(stream, [0x0f, _, _, _, 0x0c, ..] | [0x0c, ..]) {
+        return Err(Declined);
+    }
+    record.template_instances().map_err(|_| Declined)
+}
+
+/// Appends the fields of the nested instance held in a substitution's bytes.
+type FillNested<'f> = dyn FnMut(&[u8], &mut EventBuf) -> Result<(), Declined> + 'f;
+
+/// Why a record could not be filled from its values: the caller renders it to JSON instead.
+#[derive(Debug)]
+pub(crate) struct Declined;
+
+impl Shape {
+    /// The shape of the template definition at `offset` of `chunk`; `None` when it is not one
+    /// this module reads (or not a readable definition at all).
+    fn read(chunk: &[u8], offset: u32, role: Role) -> Option<Shape> {
+        let start = (offset as usize).checked_add(DEFINITION_HEADER_SIZE)?;
+        let size = u32::from_le_bytes(chunk.get(start - 4..start)?.try_into().ok()?) as usize;
+        let end = start.checked_add(size)?.min(chunk.len());
+        let mut reader = Reader {
+            chunk,
+            pos: start,
+            end,
+        };
+        let root = reader.fragment()?;
+        match role {
+            Role::Record => compile(&root),
+            Role::EventChild => compile_event_child(&root),
+        }
+    }
+
+    /// Append the fields of an instance whose substitution values are `values` to `buf`;
+    /// `system` gets the range of entries from `System`, and `nested` appends the fields of a
+    /// nested instance.
+    fn fill(
+        &self,
+        values: &[BinXmlValue<'_>],
+        buf: &mut EventBuf,
+        system: &mut Range<usize>,
+        nested: &mut FillNested<'_>,
+    ) -> Result<(), Declined> {
+        for (index, field) in self.fields.iter().enumerate() {
+            if index == self.system.start {
+                system.start = buf.entries.len();
+            }
+            if index == self.system.end {
+                system.end = buf.entries.len();
+            }
+            let left_out = field
+                .dependencies
+                .iter()
+                .any(|&d| matches!(values.get(usize::from(d)), Some(BinXmlValue::NullType)));
+            if left_out {
+                continue;
+            }
+            let start = buf.text.len();
+            let kind = match &field.value {
+                Source::Text(text) => {
+                    buf.text.push_str(text);
+                    ValueKind::String
+                }
+                Source::Null => ValueKind::Null,
+                Source::Slot { index, empty } => match values.get(usize::from(*index)) {
+                    Some(value) if !is_empty(value) => write_value(value, &mut buf.text)?,
+                    _ => match empty {
+                        Empty::Omit => continue,
+                        Empty::Null => ValueKind::Null,
+                        Empty::Blank => ValueKind::String,
+                    },
+                },
+                Source::Nested { index } => {
+                    match values.get(usize::from(*index)) {
+                        Some(BinXmlValue::BinXmlType(bytes)) if !bytes.is_empty() => {
+                            nested(bytes, buf)?
+                        }
+                        // Nothing is rendered for an empty one.
+                        Some(value) if is_empty(value) => {}
+                        None => {}
+                        Some(_) => return Err(Declined),
+                    }
+                    continue;
+                }
+            };
+            let value = Span::new(start, buf.text.len());
+            let name = buf.push_text(&field.name);
+            buf.entries.push(Entry {
+                name_key: field.key,
+                name,
+                value,
+                kind,
+            });
+        }
+        if self.system.end == self.fields.len() && self.system.start < self.system.end {
+            system.end = buf.entries.len();
+        }
+        Ok(())
+    }
+}
+
+/// Whether the renderer treats `value` as empty (it writes `null`, `""` or nothing for it).
+fn is_empty(value: &BinXmlValue<'_>) -> bool {
+    match value {
+        BinXmlValue::NullType => true,
+        BinXmlValue::StringType(s) => s.is_empty(),
+        BinXmlValue::AnsiStringType(s) => s.is_empty(),
+        BinXmlValue::BinaryType(bytes) => bytes.is_empty(),
+        BinXmlValue::BinXmlType(bytes) => bytes.is_empty(),
+        _ => false,
+    }
+}
+
+/// Append `value`'s text as the JSON rendering holds it (unescaped) and return its kind;
+/// decline values the renderer does not write as one scalar.
+fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, Declined> {
+    use BinXmlValue as V;
+    // Writing to a `String` cannot fail.
+    let number = |text: &mut String, args: std::fmt::Arguments<'_>| {
+        let _ = text.write_fmt(args);
+        ValueKind::Number
+    };
+    Ok(match value {
+        V::StringType(s) => {
+            push_utf16(s.as_bytes(), text)?;
+            ValueKind::String
+        }
+        V::GuidType(guid) => {
+            push_guid(guid, text);
+            ValueKind::String
+        }
+        V::AnsiStringType(s) => {
+            text.push_str(s);
+            ValueKind::String
+        }
+        V::Int8Type(v) => number(text, format_args!("{v}")),
+        V::UInt8Type(v) => number(text, format_args!("{v}")),
+        V::Int16Type(v) => number(text, format_args!("{v}")),
+        V::UInt16Type(v) => number(text, format_args!("{v}")),
+        V::Int32Type(v) => number(text, format_args!("{v}")),
+        V::UInt32Type(v) => number(text, format_args!("{v}")),
+        V::Int64Type(v) => number(text, format_args!("{v}")),
+        V::UInt64Type(v) => number(text, format_args!("{v}")),
+        V::BoolType(v) => {
+            text.push_str(if *v { "true" } else { "false" });
+            ValueKind::Bool
+        }
+        V::HexInt32Type(v) => {
+            let _ = write!(text, "0x{v:x}");
+            ValueKind::String
+        }
+        V::HexInt64Type(v) => {
+            let _ = write!(text, "0x{v:x}");
+            ValueKind::String
+        }
+        // Their text form has nothing to escape, so `evtx`'s own formatting is the JSON text.
+        V::Real32Type(_)
+        | V::Real64Type(_)
+        | V::BinaryType(_)
+        | V::SizeTType(_)
+        | V::FileTimeType(_)
+        | V::SysTimeType(_)
+        | V::SidType(_) => {
+            let _ = write!(text, "{value}");
+            ValueKind::String
+        }
+        _ => return Err(Declined),
+    })
+}
+
+/// Append UTF-16LE `bytes` as UTF-8; declined on unpaired surrogates (the JSON way reports
+/// those records). Most text is ASCII, which is copied a unit at a time.
+fn push_utf16(bytes: &[u8], text: &mut String) -> Result<(), Declined> {
+    text.reserve(bytes.len() / 2);
+    let mut units = bytes.chunks_exact(2);
+    // ASCII runs go through a small buffer and one `push_str` each.
+    let mut ascii = [0u8; 64];
+    loop {
+        let mut filled = 0;
+        let mut rest = units.clone();
+        while filled < ascii.len() {
+            match rest.next() {
+                Some(&[low, 0]) if low < 0x80 => {
+                    ascii[filled] = low;
+                    filled += 1;
+                    units = rest.clone();
+                }
+                _ => break,
+            }
+        }
+        text.push_str(std::str::from_utf8(&ascii[..filled]).map_err(|_| Declined)?);
+        if filled < ascii.len() {
+            break;
+        }
+    }
+    let rest = units.map(|u| u16::from_le_bytes([u[0], u[1]]));
+    for ch in char::decode_utf16(rest) {
+        text.push(ch.map_err(|_| Declined)?);
+    }
+    Ok(())
+}
+
+/// A GUID as `evtx` writes it: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`, in lower case, the
+/// first three groups little-endian.
+fn push_guid(guid: &[u8; 16], text: &mut String) {
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    text.push('{');
+    for (i, &index) in ORDER.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(guid[index] >> 4)]));
+        text.push(char::from(HEX[usize::from(guid[index] & 0x0f)]));
+    }
+    text.push('}');
+}
+
+/// One node of a template definition.
+#[derive(Debug)]
+enum Node {
+    Element(Element),
+    Text(String),
+    Slot(u16),
+}
+
+#[derive(Debug)]
+struct Element {
+    name: String,
+    dependency: Option<u16>,
+    attributes: Vec<(String, Vec<Node>)>,
+    children: Vec<Node>,
+}
+
+/// A cursor over a definition's BinXML tokens; every read is bounds-checked and a token this
+/// module does not read ends the parse with `None`.
+struct Reader<'c> {
+    chunk: &'c [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl Reader<'_> {
+    fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let end = self.pos.checked_add(N)?;
+        if end > self.end {
+            return None;
+        }
+        let bytes = self.chunk.get(self.pos..end)?.try_into().ok()?;
+        self.pos = end;
+        Some(bytes)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.bytes::<1>().map(|[b]| b)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.bytes().map(u16::from_le_bytes)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.bytes().map(u32::from_le_bytes)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        (self.pos < self.end).then(|| self.chunk.get(self.pos).copied())?
+    }
+
+    /// `FragmentHeader Element [EOF]`.
+    fn fragment(&mut self) -> Option<Element> {
+        if self.u8()? != 0x0f {
+            return None;
+        }
+        self.bytes::<3>()?;
+        let token = self.u8()?;
+        if token & !0x40 != 0x01 {
+            return None;
+        }
+        let root = self.element(token, 0)?;
+        matches!(self.peek(), None | Some(0x00)).then_some(root)
+    }
+
+    /// A name reference: an offset into the chunk, whose name is stored there (right here
+    /// when the offset is the current position, which the reader then skips).
+    fn name(&mut self) -> Option<String> {
+        let offset = self.u32()? as usize;
+        let name = name_at(self.chunk, offset)?;
+        if offset == self.pos {
+            self.pos = self
+                .pos
+                .checked_add(6 + 2 + name.encode_utf16().count() * 2 + 2)?;
+        }
+        Some(name)
+    }
+
+    /// The element whose start token (`0x01`/`0x41`) was just read.
+    fn element(&mut self, token: u8, depth: usize) -> Option<Element> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let dependency = Some(self.u16()?).filter(|&d| d != NO_DEPENDENCY);
+        let _size = self.u32()?;
+        let name = self.name()?;
+        let mut attributes = Vec::new();
+        if token & 0x40 != 0 {
+            let _size = self.u32()?;
+            while matches!(self.peek()?, 0x06 | 0x46) {
+                self.pos += 1;
+                let name = self.name()?;
+                let mut value = Vec::new();
+                while matches!(self.peek()?, 0x05 | 0x45 | 0x0d | 0x0e) {
+                    let token = self.u8()?;
+                    value.push(self.leaf(token)?);
+                }
+                attributes.push((name, value));
+            }
+        }
+        let mut children = Vec::new();
+        match self.u8()? {
+            0x03 => {}
+            0x02 => loop {
+                match self.u8()? {
+                    0x04 => break,
+                    token @ (0x01 | 0x41) => {
+                        children.push(Node::Element(self.element(token, depth + 1)?));
+                    }
+                    token @ (0x05 | 0x45 | 0x0d | 0x0e) => children.push(self.leaf(token)?),
+                    _ => return None,
+                }
+            },
+            _ => return None,
+        }
+        Some(Element {
+            name,
+            dependency,
+            attributes,
+            children,
+        })
+    }
+
+    /// A text value (only UTF-16 strings) or a substitution.
+    fn leaf(&mut self, token: u8) -> Option<Node> {
+        match token {
+            0x05 | 0x45 => {
+                if self.u8()? != 0x01 {
+                    return None;
+                }
+                let count = usize::from(self.u16()?);
+                let start = self.pos;
+                self.pos = start.checked_add(count * 2)?;
+                if self.pos > self.end {
+                    return None;
+                }
+                Some(Node::Text(utf16(self.chunk.get(start..self.pos)?)?))
+            }
+            0x0d | 0x0e => {
+                let index = self.u16()?;
+                let _type = self.u8()?;
+                Some(Node::Slot(index))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The name stored at `offset` of the chunk: next-name offset, hash, character count, UTF-16.
+fn name_at(chunk: &[u8], offset: usize) -> Option<String> {
+    let count = u16::from_le_bytes(chunk.get(offset + 6..offset + 8)?.try_into().ok()?);
+    let start = offset + 8;
+    utf16(chunk.get(start..start + usize::from(count) * 2)?)
+}
+
+fn utf16(bytes: &[u8]) -> Option<String> {
+    let units = bytes
+        .chunks_exact(2)
+        .map(|u| u16::from_le_bytes([u[0], u[1]]));
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
+}
+
+/// Where an element is, which decides how its fields are named and what empty values give.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    System,
+    Other,
+}
+
+struct Compiler {
+    fields: Vec<Field>,
+    dependencies: Vec<u16>,
+}
+
+/// The shape of the definition rooted at `root` (`Event`), if every part of it is one that
+/// flattens simply.
+fn compile(root: &Element) -> Option<Shape> {
+    // The root's DependencyId is ignored: it has no parent to be left out of.
+    if root.name != "Event" || !only_xmlns(&root.attributes) {
+        return None;
+    }
+    let mut compiler = Compiler {
+        fields: Vec::new(),
+        dependencies: Vec::new(),
+    };
+    let mut system = 0..0;
+    let mut seen = Vec::new();
+    let mut nested = false;
+    for child in &root.children {
+        let element = match child {
+            Node::Element(element) => element,
+            // One nested instance, whose root becomes a child of `Event`; the renderer takes
+            // other ways for more than one.
+            Node::Slot(index) if !nested => {
+                nested = true;
+                compiler.push(String::new(), Source::Nested { index: *index });
+                continue;
+            }
+            _ => return None,
+        };
+        if seen.contains(&element.name.as_str()) {
+            return None;
+        }
+        seen.push(element.name.as_str());
+        match element.name.as_str() {
+            "System" => {
+                system.start = compiler.fields.len();
+                compiler.element(element, Place::System)?;
+                system.end = compiler.fields.len();
+            }
+            "EventData" => {
+                compiler.enter(element);
+                compiler.event_data(element)?;
+                compiler.leave(element);
+            }
+            _ => compiler.element(element, Place::Other)?,
+        }
+    }
+    // A nested root named like a static child would be renamed (`EventData_1`).
+    if nested && seen.iter().any(|name| *name != "System") {
+        return None;
+    }
+    Some(Shape {
+        fields: compiler.fields,
+        system,
+    })
+}
+
+/// The shape of a nested definition rooted at `root`, which is rendered as a child of `Event`
+/// (`EventData`, `UserData`, …).
+fn compile_event_child(root: &Element) -> Option<Shape> {
+    let mut compiler = Compiler {
+        fields: Vec::new(),
+        dependencies: Vec::new(),
+    };
+    // Its root's DependencyId is ignored, as a record root's is.
+    match root.name.as_str() {
+        "System" => return None,
+        "EventData" => compiler.event_data(root)?,
+        _ => compiler.element_body(root, Place::Other)?,
+    }
+    Some(Shape {
+        fields: compiler.fields,
+        system: 0..0,
+    })
+}
+
+/// Whether `children` are elements that all depend on a value (so that all may be left out).
+fn all_dependent(children: &[Node]) -> bool {
+    !children.is_empty()
+        && children
+            .iter()
+            .all(|c| matches!(c, Node::Element(e) if e.dependency.is_some()))
+}
+
+/// Whether every attribute is an `xmlns` declaration (which flattening drops).
+fn only_xmlns(attributes: &[(String, Vec<Node>)]) -> bool {
+    attributes.iter().all(|(name, _)| is_xmlns(name))
+}
+
+fn is_xmlns(name: &str) -> bool {
+    name == "xmlns" || name.starts_with("xmlns:")
+}
+
+/// Whether the renderer could write `text` as a bare JSON number (it tries, for text of the
+/// definition); such text is left to the JSON path.
+fn may_be_number(text: &str) -> bool {
+    text.trim_start()
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'-' || b == b'+' || b == b'.')
+}
+
+impl Compiler {
+    fn push(&mut self, name: String, value: Source) {
+        let key = name_key(&name);
+        self.fields.push(Field {
+            name: name.into_boxed_str(),
+            key,
+            value,
+            dependencies: self.dependencies.clone().into_boxed_slice(),
+        });
+    }
+
+    /// Fields of `element` are left out when its dependency is NULL.
+    fn enter(&mut self, element: &Element) {
+        self.dependencies.extend(element.dependency);
+    }
+
+    fn leave(&mut self, element: &Element) {
+        if element.dependency.is_some() {
+            self.dependencies.pop();
+        }
+    }
+
+    /// An element and its subtree, named by leaf names (`<element>_<attribute>` for
+    /// attributes), as flattening names everything below `Event`'s children.
+    fn element(&mut self, element: &Element, place: Place) -> Option<()> {
+        self.enter(element);
+        self.element_body(element, place)?;
+        self.leave(element);
+        Some(())
+    }
+
+    fn element_body(&mut self, element: &Element, place: Place) -> Option<()> {
+        if place != Place::System && all_dependent(&element.children) {
+            // Were all its children left out, it would render as `null`.
+            return None;
+        }
+        let kept: Vec<_> = element
+            .attributes
+            .iter()
+            .filter(|(name, _)| !is_xmlns(name))
+            .collect();
+        if place != Place::System && !element.attributes.is_empty() {
+            // Outside `System`, only containers may carry (xmlns) attributes.
+            if !kept.is_empty()
+                || !element
+                    .children
+                    .iter()
+                    .all(|c| matches!(c, Node::Element(_)))
+            {
+                return None;
+            }
+        }
+        for (attribute, value) in kept {
+            let name = format!("{}_{attribute}", element.name);
+            match value.as_slice() {
+                [] => {}
+                [Node::Text(text)] if text.is_empty() => {}
+                [Node::Text(text)] if !may_be_number(text) => {
+                    self.push(name, Source::Text(text.clone().into()))
+                }
+                [Node::Slot(index)] => self.push(
+                    name,
+                    Source::Slot {
+                        index: *index,
+                        empty: Empty::Omit,
+                    },
+                ),
+                _ => return None,
+            }
+        }
+        match element.children.as_slice() {
+            // An empty element renders as `null` (dropped in `System`) or as its attributes.
+            [] if place != Place::System && element.attributes.is_empty() => {
+                self.push(element.name.clone(), Source::Null);
+            }
+            [] => {}
+            [Node::Slot(index)] => {
+                let empty = if place == Place::System {
+                    Empty::Omit
+                } else {
+                    Empty::Null
+                };
+                self.push(
+                    element.name.clone(),
+                    Source::Slot {
+                        index: *index,
+                        empty,
+                    },
+                );
+            }
+            [Node::Text(text)] => {
+                if text.is_empty() || may_be_number(text) || place != Place::System {
+                    return None;
+                }
+                self.push(element.name.clone(), Source::Text(text.clone().into()));
+            }
+            children => {
+                let mut seen = Vec::new();
+                for child in children {
+                    let Node::Element(child) = child else {
+                        return None;
+                    };
+                    // Repeated names are renamed (`_1`, …) by the renderer.
+                    if seen.contains(&child.name.as_str()) {
+                        return None;
+                    }
+                    seen.push(child.name.as_str());
+                    self.element(child, place)?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// `EventData`: only `<Data Name="N">%n</Data>` children, each the field `N`.
+    fn event_data(&mut self, element: &Element) -> Option<()> {
+        if !only_xmlns(&element.attributes) || all_dependent(&element.children) {
+            return None;
+        }
+        if element.children.is_empty() && element.attributes.is_empty() {
+            self.push(element.name.clone(), Source::Null);
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for child in &element.children {
+            let Node::Element(data) = child else {
+                return None;
+            };
+            if data.name != "Data" {
+                return None;
+            }
+            let name = match data.attributes.as_slice() {
+                [(attribute, value)] if attribute == "Name" => match value.as_slice() {
+                    [Node::Text(name)] if !name.is_empty() => name.as_str(),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            if seen.contains(&name) {
+                return None;
+            }
+            seen.push(name);
+            let [Node::Slot(index)] = data.children.as_slice() else {
+                return None;
+            };
+            self.enter(data);
+            self.push(
+                name.to_string(),
+                Source::Slot {
+                    index: *index,
+                    empty: Empty::Blank,
+                },
+            );
+            self.leave(data);
+        }
+        Some(())
+    }
+}

@@ -1,0 +1,95 @@
+//! EVTX records filled straight from their template values must give exactly the event that
+//! rendering them to JSON and flattening that gives: the same fields (names, kinds, text, in
+//! order), header, location and JSON text. Checked on every EVTX file of the shared corpus,
+//! with both ways counted so that the direct way is known to be the one taken.
+
+mod common;
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use common::{Owned, shared};
+use sigrun_logs::{
+    DiscoverOptions, Input, ReadOptions, ReadScratch, SourceKind, discover, read_unit,
+};
+
+/// Every event of every EVTX file under `folder`, read with `options`; and how many records
+/// were read through their JSON rendering.
+fn read(folder: PathBuf, options: &ReadOptions) -> (Vec<(PathBuf, Owned)>, Vec<String>, u64) {
+    let sources = discover(&[Input::Path(folder)], &DiscoverOptions::default());
+    let mut events = Vec::new();
+    let mut problems = Vec::new();
+    let mut rendered = 0;
+    let mut scratch = ReadScratch::new();
+    for source in sources.iter().filter(|s| *s.kind() == SourceKind::Evtx) {
+        for unit in source.units() {
+            let stats = read_unit(
+                unit,
+                options,
+                &mut scratch,
+                |event| {
+                    events.push((source.path().to_path_buf(), Owned::of(&event)));
+                    ControlFlow::Continue(())
+                },
+                |problem| problems.push(problem.to_string()),
+            )
+            .unwrap();
+            rendered += stats.evtx_rendered;
+        }
+    }
+    (events, problems, rendered)
+}
+
+#[test]
+fn template_values_give_the_events_that_json_rendering_gives() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    for options in [
+        ReadOptions::default(),
+        ReadOptions {
+            recover_records: true,
+            ..ReadOptions::default()
+        },
+    ] {
+        let via_json = ReadOptions {
+            evtx_json: true,
+            ..options.clone()
+        };
+        let (direct, direct_problems, rendered) = read(corpus.clone(), &options);
+        let (reference, reference_problems, all) = read(corpus.clone(), &via_json);
+        assert_eq!(direct_problems, reference_problems);
+        assert_eq!(direct.len(), reference.len());
+        assert_eq!(all, reference.len() as u64, "every record rendered");
+        let mut differences = Vec::new();
+        for ((path, a), (_, b)) in direct.iter().zip(&reference) {
+            if a != b {
+                differences.push(format!(
+                    "{} {:?}\n  direct: {:?}\n  json:   {:?}",
+                    path.display(),
+                    a.location,
+                    a.fields,
+                    b.fields
+                ));
+            }
+        }
+        assert!(
+            differences.is_empty(),
+            "{} of {} events differ:\n{}",
+            differences.len(),
+            direct.len(),
+            differences[..differences.len().min(5)].join("\n")
+        );
+        let share = 1.0 - rendered as f64 / direct.len() as f64;
+        println!(
+            "{} records (recover_records {}), {:.1}% read from template values",
+            direct.len(),
+            options.recover_records,
+            share * 100.0
+        );
+        // The direct way must be the one taken for nearly every live record of the corpus
+        // (carved records always take the JSON way).
+        if !options.recover_records {
+            assert!(share > 0.9, "only {:.1}% read directly", share * 100.0);
+        }
+    }
+}
