@@ -318,6 +318,10 @@ fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, 
 /// Append UTF-16LE `bytes` as UTF-8; declined on unpaired surrogates (the JSON way reports
 /// those records). Most text is ASCII, which is copied a unit at a time.
 fn push_utf16(bytes: &[u8], text: &mut String) -> Result<(), Declined> {
+    // A NUL inside a value is left to the renderer's rules.
+    if bytes.chunks_exact(2).any(|u| u == [0, 0]) {
+        return Err(Declined);
+    }
     text.reserve(bytes.len() / 2);
     let mut units = bytes.chunks_exact(2);
     // ASCII runs go through a small buffer and one `push_str` each.
@@ -432,11 +436,10 @@ impl Reader<'_> {
     /// when the offset is the current position, which the reader then skips).
     fn name(&mut self) -> Option<String> {
         let offset = self.u32()? as usize;
-        let name = name_at(self.chunk, offset)?;
+        let (name, count) = name_at(self.chunk, offset)?;
         if offset == self.pos {
-            self.pos = self
-                .pos
-                .checked_add(6 + 2 + name.encode_utf16().count() * 2 + 2)?;
+            // Link, hash, count, the characters and their NUL.
+            self.pos = self.pos.checked_add(6 + 2 + count * 2 + 2)?;
         }
         Some(name)
     }
@@ -512,16 +515,20 @@ impl Reader<'_> {
 }
 
 /// The name stored at `offset` of the chunk: next-name offset, hash, character count, UTF-16.
-fn name_at(chunk: &[u8], offset: usize) -> Option<String> {
+/// Returns the name and its stored character count.
+fn name_at(chunk: &[u8], offset: usize) -> Option<(String, usize)> {
     let count = u16::from_le_bytes(chunk.get(offset + 6..offset + 8)?.try_into().ok()?);
+    let count = usize::from(count);
     let start = offset + 8;
-    utf16(chunk.get(start..start + usize::from(count) * 2)?)
+    Some((utf16(chunk.get(start..start + count * 2)?)?, count))
 }
 
+/// A name or text of a definition, which ends at its first NUL as `evtx` reads it.
 fn utf16(bytes: &[u8]) -> Option<String> {
     let units = bytes
         .chunks_exact(2)
-        .map(|u| u16::from_le_bytes([u[0], u[1]]));
+        .map(|u| u16::from_le_bytes([u[0], u[1]]))
+        .take_while(|&u| u != 0);
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .ok()
