@@ -39,7 +39,9 @@
 //! target, about 205 of which match some event, with about 580 rule-event matches.
 
 mod common;
-use common::{base64, lucene_classpath, python_has, run, skip, sql_identifiers};
+use common::{
+    base64, lucene_classpath, python_has, run, skip, sql_identifiers, sqlite_with_regexp,
+};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};
@@ -674,22 +676,7 @@ fn sqlite_finds_what_the_engine_finds() {
     };
     let (converted, left) = conversions(corpus, Target::Sqlite);
     let table = table(corpus, &sql_columns(&converted));
-    let db = rusqlite::Connection::open_in_memory().expect("sqlite");
-    db.create_scalar_function(
-        "regexp",
-        2,
-        rusqlite::functions::FunctionFlags::SQLITE_UTF8
-            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let regex = ctx.get_or_create_aux(0, |v| {
-                regex::Regex::new(v.as_str()?)
-                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
-            })?;
-            let value: Option<String> = ctx.get(1)?;
-            Ok(value.is_some_and(|v| regex.is_match(&v)))
-        },
-    )
-    .expect("regexp function");
+    let db = sqlite_with_regexp();
     let columns: Vec<String> = table
         .columns
         .iter()

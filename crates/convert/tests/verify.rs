@@ -7,7 +7,9 @@
 //! `scripts/install-verifiers.sh` installs them all.
 
 mod common;
-use common::{base64, lucene_classpath, python_has, run, skip, sql_identifiers};
+use common::{
+    base64, lucene_classpath, python_has, run, skip, sql_identifiers, sqlite_with_regexp,
+};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -315,24 +317,9 @@ fn sql_items(target: Target) -> Vec<Item> {
     items
 }
 
-/// An in-memory SQLite database with a `regexp()` function (SQLite's REGEXP operator calls
-/// it; the library has none built in) and an `events` table with `columns`.
+/// An in-memory SQLite database ([`sqlite_with_regexp`]) with an `events` table of `columns`.
 fn sqlite(columns: &BTreeSet<String>) -> rusqlite::Connection {
-    let db = rusqlite::Connection::open_in_memory().expect("sqlite");
-    db.create_scalar_function(
-        "regexp",
-        2,
-        rusqlite::functions::FunctionFlags::SQLITE_UTF8
-            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let pattern: String = ctx.get(0)?;
-            let value: Option<String> = ctx.get(1)?;
-            let regex = regex::Regex::new(&pattern)
-                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
-            Ok(value.is_some_and(|v| regex.is_match(&v)))
-        },
-    )
-    .expect("regexp function");
+    let db = sqlite_with_regexp();
     // SQLite column names are case-insensitive: "FileName" and "Filename" are one column.
     let mut seen = BTreeSet::new();
     let columns: Vec<String> = columns

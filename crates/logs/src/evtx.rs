@@ -50,6 +50,7 @@ pub(crate) struct EvtxRead<'a> {
 pub(crate) fn read_evtx(
     read: &EvtxRead<'_>,
     chunk_buffer: &mut Vec<u8>,
+    shapes: &mut Shapes,
     event: &mut EventBuf,
     on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
     on_problem: &mut dyn FnMut(ReadProblem),
@@ -61,7 +62,7 @@ pub(crate) fn read_evtx(
         stats: UnitStats::default(),
         validate_checksums: read.options.validate_checksums,
         evtx_json: read.options.evtx_json,
-        shapes: Shapes::default(),
+        shapes,
         on_problem,
     };
     if read.chunks.start == 0 {
@@ -84,7 +85,7 @@ pub(crate) fn read_evtx(
             break;
         }
         if !chunk_buffer.starts_with(CHUNK_MAGIC) {
-            let kind = if chunk_buffer[..available].iter().all(|&b| b == 0) {
+            let kind = if all_zero(&chunk_buffer[..available]) {
                 continue;
             } else if available < CHUNK_HEADER_SIZE {
                 ProblemKind::TruncatedChunk {
@@ -122,6 +123,15 @@ pub(crate) fn read_evtx(
         }
     }
     Ok(unit.stats)
+}
+
+/// Whether `bytes` are all zero, as the unused chunks that EVTX files are preallocated with
+/// are. Folds blocks without stopping early, which the compiler vectorizes: a byte-at-a-time
+/// scan of these chunks was 3% of a hunt's instructions.
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(4096)
+        .all(|block| block.iter().fold(0, |acc, &b| acc | b) == 0)
 }
 
 /// Fill `buffer` with the chunk at `offset`: [`CHUNK_SIZE`] bytes, of which the first
@@ -162,8 +172,8 @@ struct Unit<'a> {
     validate_checksums: bool,
     /// Render every record to JSON ([`ReadOptions::evtx_json`]).
     evtx_json: bool,
-    /// The shapes of the current chunk's template definitions.
-    shapes: Shapes,
+    /// The template shapes seen so far.
+    shapes: &'a mut Shapes,
     on_problem: &'a mut dyn FnMut(ReadProblem),
 }
 
@@ -224,7 +234,7 @@ impl Unit<'_> {
         };
         chunk_data.number = Some(chunk);
         // Template definitions live in their chunk.
-        self.shapes.clear();
+        self.shapes.next_chunk();
         let flow = self.records(
             (chunk, available),
             &mut chunk_data,
@@ -292,7 +302,7 @@ impl Unit<'_> {
             let recovered = record.recovered;
             // Carved records go the JSON way, whose checks reject the damaged ones.
             let direct = !self.evtx_json && !recovered && {
-                let shapes = &mut self.shapes;
+                let shapes = &mut *self.shapes;
                 // A panic here is left to the JSON path, which reports it.
                 catch_unwind(AssertUnwindSafe(|| {
                     fill_record(&record, &mut probe, shapes, event).is_ok()
@@ -366,5 +376,22 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         text.clone()
     } else {
         "unknown panic".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_zero;
+
+    #[test]
+    fn all_zero_finds_any_non_zero_byte() {
+        let mut chunk = vec![0u8; 65536];
+        assert!(all_zero(&chunk));
+        assert!(all_zero(&[]));
+        for at in [0, 4095, 4096, 65535] {
+            chunk[at] = 1;
+            assert!(!all_zero(&chunk), "{at}");
+            chunk[at] = 0;
+        }
     }
 }

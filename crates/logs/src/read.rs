@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::evtx::{EvtxRead, read_evtx};
 use crate::problem::{ReadError, ReadProblem, UnitStats};
 use crate::source::{UnitKind, WorkUnit};
+use crate::template::Shapes;
 use crate::text::{TextRead, read_text};
 use crate::{Event, EventBuf, LayoutChoice};
 
@@ -50,6 +51,8 @@ pub struct ReadScratch {
     event: EventBuf,
     text: Vec<u8>,
     chunk: Vec<u8>,
+    /// EVTX template shapes, reused across chunks and files.
+    shapes: Shapes,
 }
 
 impl ReadScratch {
@@ -86,6 +89,7 @@ where
             read_evtx(
                 &read,
                 &mut scratch.chunk,
+                &mut scratch.shapes,
                 &mut scratch.event,
                 &mut on_event,
                 &mut on_problem,

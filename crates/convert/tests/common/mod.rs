@@ -197,3 +197,26 @@ pub fn sql_identifiers(query: &str) -> BTreeSet<String> {
     }
     out
 }
+
+/// An in-memory SQLite database with a `regexp(pattern, value)` function, which SQLite's
+/// `REGEXP` operator calls and the library does not provide. Each pattern is compiled once per
+/// statement.
+pub fn sqlite_with_regexp() -> rusqlite::Connection {
+    let db = rusqlite::Connection::open_in_memory().expect("sqlite");
+    db.create_scalar_function(
+        "regexp",
+        2,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8
+            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let regex = ctx.get_or_create_aux(0, |v| {
+                regex::Regex::new(v.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            let value: Option<String> = ctx.get(1)?;
+            Ok(value.is_some_and(|v| regex.is_match(&v)))
+        },
+    )
+    .expect("regexp function");
+    db
+}

@@ -16,8 +16,9 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
 use std::ops::Range;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use evtx::EvtxRecord;
 use evtx::binxml::BinXmlTemplateValues;
@@ -82,23 +83,95 @@ pub(crate) enum Role {
     EventChild,
 }
 
-/// The shapes of one chunk's template definitions, by offset and role (`None`: not one that
-/// [`Shape`] reads). Definitions live in their chunk: clear this for every chunk.
+/// The template shapes a reader has seen. A definition lives in its chunk and names its
+/// elements by chunk offset, so a shape is found by offset within the current chunk, and in
+/// earlier chunks (of any file the reader read) by all that decides how it parses: its
+/// offset, its bytes and the bytes of every name it takes from outside itself. A chunk's
+/// first definition sits at the same offset in every chunk, and most repeat.
 #[derive(Debug, Default)]
-pub(crate) struct Shapes(HashMap<(u32, Role), Option<Rc<Shape>>>);
+pub(crate) struct Shapes {
+    chunk: HashMap<(u32, Role), Option<Arc<Shape>>>,
+    known: HashMap<u64, Vec<Known>>,
+    /// Bytes the known definitions hold; none are added past [`MAX_KNOWN_BYTES`].
+    known_bytes: usize,
+    hasher: RandomState,
+}
+
+/// The most definition bytes [`Shapes`] keeps across chunks.
+const MAX_KNOWN_BYTES: usize = 8 << 20;
+
+#[derive(Debug)]
+struct Known {
+    role: Role,
+    offset: u32,
+    body: Box<[u8]>,
+    /// The names it referenced outside itself: offset and stored entry (count and characters).
+    names: Vec<(usize, Box<[u8]>)>,
+    shape: Option<Arc<Shape>>,
+}
 
 impl Shapes {
-    pub(crate) fn clear(&mut self) {
-        self.0.clear();
+    /// Forget the current chunk's definitions (the next chunk's offsets mean other ones).
+    pub(crate) fn next_chunk(&mut self) {
+        self.chunk.clear();
     }
 
-    fn get(&mut self, chunk: &[u8], offset: u32, role: Role) -> Result<Rc<Shape>, Declined> {
-        self.0
-            .entry((offset, role))
-            .or_insert_with(|| Shape::read(chunk, offset, role).map(Rc::new))
-            .clone()
-            .ok_or(Declined)
+    fn get(&mut self, chunk: &[u8], offset: u32, role: Role) -> Result<Arc<Shape>, Declined> {
+        if let Some(shape) = self.chunk.get(&(offset, role)) {
+            return shape.clone().ok_or(Declined);
+        }
+        let shape = self.known_or_read(chunk, offset, role);
+        self.chunk.insert((offset, role), shape.clone());
+        shape.ok_or(Declined)
     }
+
+    fn known_or_read(&mut self, chunk: &[u8], offset: u32, role: Role) -> Option<Arc<Shape>> {
+        let body = definition_body(chunk, offset)?;
+        let hash = self.hasher.hash_one((role, offset, body));
+        let same = |known: &&Known| {
+            known.role == role
+                && known.offset == offset
+                && *known.body == *body
+                && known
+                    .names
+                    .iter()
+                    .all(|(at, entry)| name_entry(chunk, *at) == Some(&entry[..]))
+        };
+        if let Some(known) = self
+            .known
+            .get(&hash)
+            .and_then(|list| list.iter().find(same))
+        {
+            return known.shape.clone();
+        }
+        let (shape, names) = Shape::read(chunk, offset, role)?;
+        let shape = shape.map(Arc::new);
+        let size = body.len() + names.iter().map(|(_, e)| e.len() + 16).sum::<usize>();
+        if self.known_bytes + size <= MAX_KNOWN_BYTES {
+            self.known_bytes += size;
+            self.known.entry(hash).or_default().push(Known {
+                role,
+                offset,
+                body: body.into(),
+                names,
+                shape: shape.clone(),
+            });
+        }
+        shape
+    }
+}
+
+/// The BinXML of the template definition at `offset` (after its header).
+fn definition_body(chunk: &[u8], offset: u32) -> Option<&[u8]> {
+    let start = (offset as usize).checked_add(DEFINITION_HEADER_SIZE)?;
+    let size = u32::from_le_bytes(chunk.get(start - 4..start)?.try_into().ok()?) as usize;
+    chunk.get(start..start.checked_add(size)?.min(chunk.len()))
+}
+
+/// The stored entry of the name at `offset`: its character count and characters.
+fn name_entry(chunk: &[u8], offset: usize) -> Option<&[u8]> {
+    let count = u16::from_le_bytes(chunk.get(offset + 6..offset + 8)?.try_into().ok()?);
+    chunk.get(offset + 6..offset + 8 + usize::from(count) * 2)
 }
 
 /// Fill `buf` straight from `record`'s template values. `probe` is a record of the same chunk
@@ -162,20 +235,28 @@ pub(crate) struct Declined;
 impl Shape {
     /// The shape of the template definition at `offset` of `chunk`; `None` when it is not one
     /// this module reads (or not a readable definition at all).
-    fn read(chunk: &[u8], offset: u32, role: Role) -> Option<Shape> {
+    /// `None` when the definition cannot be parsed; else its shape (`None`: not one this
+    /// module reads) and the names it took from outside itself (see [`Shapes`]).
+    #[allow(clippy::type_complexity)]
+    fn read(
+        chunk: &[u8],
+        offset: u32,
+        role: Role,
+    ) -> Option<(Option<Shape>, Vec<(usize, Box<[u8]>)>)> {
         let start = (offset as usize).checked_add(DEFINITION_HEADER_SIZE)?;
-        let size = u32::from_le_bytes(chunk.get(start - 4..start)?.try_into().ok()?) as usize;
-        let end = start.checked_add(size)?.min(chunk.len());
+        let end = start + definition_body(chunk, offset)?.len();
         let mut reader = Reader {
             chunk,
             pos: start,
             end,
+            outside: Vec::new(),
         };
         let root = reader.fragment()?;
-        match role {
+        let shape = match role {
             Role::Record => compile(&root),
             Role::EventChild => compile_event_child(&root),
-        }
+        };
+        Some((shape, reader.outside))
     }
 
     /// Append the fields of an instance whose substitution values are `values` to `buf`;
@@ -300,14 +381,18 @@ fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, 
             let _ = write!(text, "0x{v:x}");
             ValueKind::String
         }
+        V::FileTimeType(time) if push_filetime(time.0, text) => ValueKind::String,
+        V::SidType(sid) => {
+            push_sid(sid.as_bytes(), text);
+            ValueKind::String
+        }
         // Their text form has nothing to escape, so `evtx`'s own formatting is the JSON text.
         V::Real32Type(_)
         | V::Real64Type(_)
         | V::BinaryType(_)
         | V::SizeTType(_)
         | V::FileTimeType(_)
-        | V::SysTimeType(_)
-        | V::SidType(_) => {
+        | V::SysTimeType(_) => {
             let _ = write!(text, "{value}");
             ValueKind::String
         }
@@ -367,6 +452,46 @@ fn push_guid(guid: &[u8; 16], text: &mut String) {
     text.push('}');
 }
 
+/// A FILETIME as `evtx` writes it, `2019-03-19T23:34:25.1234567Z`, for the times `jiff` can
+/// represent (to year 9999); `false` leaves the others to `evtx`'s own formatting.
+fn push_filetime(filetime: u64, text: &mut String) -> bool {
+    // 100 ns ticks since 1601-01-01, which is 11,644,473,600 s before 1970-01-01.
+    let ticks = filetime % 10_000_000;
+    let seconds = (filetime / 10_000_000) as i64 - 11_644_473_600;
+    let Ok(time) = evtx::Timestamp::new(seconds, ticks as i32 * 100) else {
+        return false;
+    };
+    let at = evtx::Offset::UTC.to_datetime(time);
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ticks:07}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    true
+}
+
+/// A SID as `evtx` writes it: `S-<revision>-<authority>-<sub-authority>…` (`S-?` when cut).
+fn push_sid(bytes: &[u8], text: &mut String) {
+    let &[revision, count, a0, a1, a2, a3, a4, a5, ref subs @ ..] = bytes else {
+        text.push_str("S-?");
+        return;
+    };
+    let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
+    let _ = write!(text, "S-{revision}-{authority}");
+    for sub in subs.chunks_exact(4).take(usize::from(count)) {
+        let _ = write!(
+            text,
+            "-{}",
+            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
+        );
+    }
+}
+
 /// One node of a template definition.
 #[derive(Debug)]
 enum Node {
@@ -389,6 +514,8 @@ struct Reader<'c> {
     chunk: &'c [u8],
     pos: usize,
     end: usize,
+    /// Names referenced elsewhere than where they are read: offset and stored entry.
+    outside: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Reader<'_> {
@@ -440,6 +567,9 @@ impl Reader<'_> {
         if offset == self.pos {
             // Link, hash, count, the characters and their NUL.
             self.pos = self.pos.checked_add(6 + 2 + count * 2 + 2)?;
+        } else {
+            self.outside
+                .push((offset, name_entry(self.chunk, offset)?.into()));
         }
         Some(name)
     }
@@ -802,3 +932,6 @@ impl Compiler {
         Some(())
     }
 }
+
+#[cfg(test)]
+mod tests;

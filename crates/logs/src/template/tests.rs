@@ -1,0 +1,518 @@
+//! Shapes of hand-written template definitions and the events they fill, with exact values.
+//! (Every record of the shared corpus is also compared with its JSON rendering in
+//! `tests/evtx_direct.rs`.)
+
+use evtx::Utf16LeSlice;
+use evtx::binxml::value_variant::BinXmlValue;
+
+use super::*;
+use crate::ValueKind::{Null, Number, String as Str};
+
+/// Writes a template definition (header, fragment, tokens) at offset 0 of a chunk.
+struct Definition {
+    bytes: Vec<u8>,
+}
+
+impl Definition {
+    fn new() -> Self {
+        let mut bytes = vec![0; DEFINITION_HEADER_SIZE];
+        bytes.extend([0x0f, 1, 1, 0]);
+        Definition { bytes }
+    }
+
+    fn u16(&mut self, v: u16) -> &mut Self {
+        self.bytes.extend(v.to_le_bytes());
+        self
+    }
+
+    fn u32(&mut self, v: u32) -> &mut Self {
+        self.bytes.extend(v.to_le_bytes());
+        self
+    }
+
+    fn utf16(&mut self, text: &str) -> &mut Self {
+        for unit in text.encode_utf16() {
+            self.u16(unit);
+        }
+        self
+    }
+
+    /// A name defined right here; returns its offset for later references.
+    fn name(&mut self, name: &str) -> u32 {
+        let at = self.bytes.len() as u32 + 4;
+        self.u32(at)
+            .u32(0)
+            .u16(0)
+            .u16(name.encode_utf16().count() as u16);
+        self.utf16(name).u16(0);
+        at
+    }
+
+    /// A start tag; `attributes` when an attribute list follows.
+    fn open(&mut self, name: &str, attributes: bool, dependency: Option<u16>) -> &mut Self {
+        self.bytes.push(if attributes { 0x41 } else { 0x01 });
+        self.u16(dependency.unwrap_or(NO_DEPENDENCY)).u32(0);
+        self.name(name);
+        if attributes {
+            self.u32(0);
+        }
+        self
+    }
+
+    /// A start tag whose name was defined at `offset` earlier.
+    fn open_ref(&mut self, offset: u32) -> &mut Self {
+        self.bytes.push(0x01);
+        self.u16(NO_DEPENDENCY).u32(0).u32(offset)
+    }
+
+    fn attribute(&mut self, name: &str) -> &mut Self {
+        self.bytes.push(0x06);
+        self.name(name);
+        self
+    }
+
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.bytes.extend([0x05, 0x01]);
+        self.u16(text.encode_utf16().count() as u16).utf16(text)
+    }
+
+    fn slot(&mut self, index: u16) -> &mut Self {
+        self.bytes.push(0x0d);
+        self.u16(index).bytes.push(0x01);
+        self
+    }
+
+    fn close_start(&mut self) -> &mut Self {
+        self.bytes.push(0x02);
+        self
+    }
+
+    fn close_empty(&mut self) -> &mut Self {
+        self.bytes.push(0x03);
+        self
+    }
+
+    fn end(&mut self) -> &mut Self {
+        self.bytes.push(0x04);
+        self
+    }
+
+    /// `<elem>%slot</elem>`
+    fn leaf(&mut self, name: &str, slot: u16) -> &mut Self {
+        self.open(name, false, None).close_start().slot(slot).end()
+    }
+
+    /// `<Data Name="name">%slot</Data>`, depending on `dependency`.
+    fn data(&mut self, name: &str, slot: u16, dependency: Option<u16>) -> &mut Self {
+        self.open("Data", true, dependency)
+            .attribute("Name")
+            .text(name);
+        self.close_start().slot(slot).end()
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        self.bytes.push(0x00);
+        let size = (self.bytes.len() - DEFINITION_HEADER_SIZE) as u32;
+        self.bytes[20..24].copy_from_slice(&size.to_le_bytes());
+        std::mem::take(&mut self.bytes)
+    }
+}
+
+/// The shape of the definition at offset 0 of `chunk`, if it is read and one this module reads.
+fn read(chunk: &[u8], role: Role) -> Option<Shape> {
+    Shape::read(chunk, 0, role).and_then(|(shape, _)| shape)
+}
+
+fn utf16(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+fn string(bytes: &[u8]) -> BinXmlValue<'_> {
+    BinXmlValue::StringType(Utf16LeSlice::new(bytes, bytes.len() / 2))
+}
+
+/// Fill an event from `shape` and `values`; its fields as (name, kind, text).
+fn fill(
+    shape: &Shape,
+    values: &[BinXmlValue<'_>],
+) -> Result<Vec<(String, ValueKind, String)>, Declined> {
+    let mut buf = EventBuf::new();
+    buf.clear();
+    buf.layout = Layout::WindowsNested;
+    let mut system = 0..0;
+    shape.fill(values, &mut buf, &mut system, &mut |_, _| Err(Declined))?;
+    crate::header::fill(&mut buf, system);
+    let event = buf.event(b"");
+    Ok(event
+        .fields()
+        .map(|(n, v)| (n.to_string(), v.kind(), v.text().to_string()))
+        .collect())
+}
+
+/// `Event` with a `System` (Provider Name=%0, EventID %1, Channel text, Correlation
+/// ActivityID=%2, Execution ProcessID=%3) and an `EventData` (A=%4, B=%5, C=%6 depending on %7).
+fn security_like() -> Vec<u8> {
+    let mut d = Definition::new();
+    d.open("Event", true, None)
+        .attribute("xmlns")
+        .text("http://schemas");
+    d.close_start();
+    d.open("System", false, None).close_start();
+    d.open("Provider", true, None)
+        .attribute("Name")
+        .slot(0)
+        .close_empty();
+    d.leaf("EventID", 1);
+    d.open("Channel", false, None)
+        .close_start()
+        .text("Security")
+        .end();
+    d.open("Correlation", true, None)
+        .attribute("ActivityID")
+        .slot(2)
+        .close_empty();
+    d.open("Execution", true, None)
+        .attribute("ProcessID")
+        .slot(3)
+        .close_empty();
+    d.end();
+    d.open("EventData", false, None).close_start();
+    d.data("A", 4, None)
+        .data("B", 5, None)
+        .data("C", 6, Some(7));
+    d.end();
+    d.end();
+    d.finish()
+}
+
+fn owned(fields: &[(&str, ValueKind, &str)]) -> Vec<(String, ValueKind, String)> {
+    fields
+        .iter()
+        .map(|(n, k, t)| (n.to_string(), *k, t.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_record_template_fills_named_fields_with_the_renderers_kinds_and_empties() {
+    let chunk = security_like();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let (prov, x, c) = (utf16("Prov"), utf16("x"), utf16("c"));
+    let values = [
+        string(&prov),
+        BinXmlValue::UInt16Type(4688),
+        BinXmlValue::NullType,
+        BinXmlValue::UInt32Type(4),
+        string(&x),
+        string(&[]),
+        string(&c),
+        BinXmlValue::UInt8Type(1),
+    ];
+    assert_eq!(
+        fill(&shape, &values).expect("filled"),
+        owned(&[
+            ("Provider_Name", Str, "Prov"),
+            ("EventID", Number, "4688"),
+            ("Channel", Str, "Security"),
+            // Correlation's empty ActivityID is left out.
+            ("Execution_ProcessID", Number, "4"),
+            ("A", Str, "x"),
+            // An empty `Data` is "" (the renderer writes `""`), not null.
+            ("B", Str, ""),
+            ("C", Str, "c"),
+        ])
+    );
+    // In `System` an empty leaf is dropped (the renderer's `null`); a NULL dependency leaves
+    // its element out.
+    let values = [
+        string(&prov),
+        BinXmlValue::NullType,
+        BinXmlValue::NullType,
+        BinXmlValue::UInt32Type(4),
+        string(&x),
+        string(&x),
+        string(&c),
+        BinXmlValue::NullType,
+    ];
+    assert_eq!(
+        fill(&shape, &values).expect("filled"),
+        owned(&[
+            ("Provider_Name", Str, "Prov"),
+            ("Channel", Str, "Security"),
+            ("Execution_ProcessID", Number, "4"),
+            ("A", Str, "x"),
+            ("B", Str, "x"),
+        ])
+    );
+}
+
+#[test]
+fn the_header_is_read_from_the_system_fields() {
+    let chunk = security_like();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let (prov, x) = (utf16("Prov"), utf16("x"));
+    let values = [
+        string(&prov),
+        BinXmlValue::UInt16Type(4688),
+        BinXmlValue::NullType,
+        BinXmlValue::UInt32Type(4),
+        string(&x),
+        string(&x),
+        string(&x),
+        BinXmlValue::NullType,
+    ];
+    let mut buf = EventBuf::new();
+    let mut system = 0..0;
+    shape
+        .fill(&values, &mut buf, &mut system, &mut |_, _| Err(Declined))
+        .expect("filled");
+    assert_eq!(system, 0..4);
+    crate::header::fill(&mut buf, system);
+    let event = buf.event(b"");
+    assert_eq!(event.event_id(), Some(4688));
+    assert_eq!(event.channel(), Some("Security"));
+    assert_eq!(event.provider(), Some("Prov"));
+}
+
+#[test]
+fn values_are_written_as_evtx_writes_them() {
+    let mut text = String::new();
+    let guid = [
+        0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 0x01, 0x23, 0x45,
+        0x67,
+    ];
+    assert_eq!(
+        write_value(&BinXmlValue::GuidType(guid), &mut text).ok(),
+        Some(Str)
+    );
+    assert_eq!(text, "{12345678-1234-5678-9abc-def001234567}");
+    text.clear();
+    let kind = write_value(&BinXmlValue::HexInt64Type(0x8000_0000_0000_0000), &mut text);
+    assert_eq!(
+        (kind.ok(), text.as_str()),
+        (Some(Str), "0x8000000000000000")
+    );
+    text.clear();
+    let kind = write_value(&BinXmlValue::Int64Type(-5), &mut text);
+    assert_eq!((kind.ok(), text.as_str()), (Some(Number), "-5"));
+    text.clear();
+    let kind = write_value(&BinXmlValue::BoolType(true), &mut text);
+    assert_eq!((kind.ok(), text.as_str()), (Some(ValueKind::Bool), "true"));
+    // Arrays and nested BinXML are not one scalar: the JSON way takes them.
+    assert!(write_value(&BinXmlValue::UInt16ArrayType(&[1, 2]), &mut text).is_err());
+    assert!(write_value(&BinXmlValue::BinXmlType(&[0x0f]), &mut text).is_err());
+}
+
+#[test]
+fn utf16_text_is_copied_exactly_and_odd_text_is_declined() {
+    let long = format!("{}é→𝄞 end", "C:\\Windows\\System32\\".repeat(5));
+    let mut text = String::from("pre|");
+    push_utf16(&utf16(&long), &mut text).expect("text");
+    assert_eq!(text, format!("pre|{long}"));
+    // An unpaired surrogate, and an embedded NUL.
+    let lone: Vec<u8> = [0x61, 0xd800, 0x62]
+        .iter()
+        .flat_map(|u: &u16| u.to_le_bytes())
+        .collect();
+    assert!(push_utf16(&lone, &mut String::new()).is_err());
+    assert!(push_utf16(&utf16("a\0b"), &mut String::new()).is_err());
+    // Names and definition texts end at their first NUL, as evtx reads them.
+    assert_eq!(
+        super::utf16(&utf16("Proc\0essGuid")).as_deref(),
+        Some("Proc")
+    );
+}
+
+#[test]
+fn a_name_defined_earlier_is_found_by_its_offset() {
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("UserData", false, None).close_start();
+    let first = d.bytes.len() + 1 + 2 + 4 + 4;
+    d.leaf("Value", 0);
+    d.open_ref(first as u32).close_start().slot(1).end();
+    d.end().end();
+    // Two `Value` siblings would be renamed `Value`, `Value_1`: not read this way.
+    assert!(read(&d.finish(), Role::Record).is_none());
+
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("UserData", false, None).close_start();
+    let first = d.bytes.len() + 1 + 2 + 4 + 4;
+    d.leaf("Value", 0);
+    d.open("Other", false, None).close_start();
+    d.open_ref(first as u32).close_start().slot(1).end();
+    d.end();
+    d.end().end();
+    let chunk = d.finish();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let one = utf16("1");
+    // Outside `System`, an empty leaf stays as a null value.
+    assert_eq!(
+        fill(&shape, &[string(&one), BinXmlValue::NullType]).expect("filled"),
+        owned(&[("Value", Str, "1"), ("Value", Null, "")])
+    );
+}
+
+#[test]
+fn shapes_the_renderer_writes_otherwise_are_declined() {
+    // Repeated `Data` names.
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("EventData", false, None).close_start();
+    d.data("A", 0, None).data("A", 1, None);
+    d.end().end();
+    assert!(read(&d.finish(), Role::Record).is_none());
+    // An unnamed `Data`.
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("EventData", false, None).close_start();
+    d.leaf("Data", 0);
+    d.end().end();
+    assert!(read(&d.finish(), Role::Record).is_none());
+    // A definition text that the renderer would print as a number.
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("System", false, None).close_start();
+    d.open("Version", false, None).close_start().text("2").end();
+    d.end().end();
+    assert!(read(&d.finish(), Role::Record).is_none());
+    // Not an `Event`, and a cut-off definition.
+    let mut d = Definition::new();
+    d.leaf("Other", 0);
+    assert!(read(&d.finish(), Role::Record).is_none());
+    let chunk = security_like();
+    assert!(read(&chunk[..chunk.len() - 10], Role::Record).is_none());
+}
+
+#[test]
+fn a_nested_event_data_fills_its_fields_in_place() {
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("System", false, None).close_start();
+    d.leaf("EventID", 0);
+    d.end();
+    d.slot(1);
+    d.end();
+    let chunk = d.finish();
+    let shape = read(&chunk, Role::Record).expect("shape");
+
+    let mut nested = Definition::new();
+    nested.open("EventData", false, None).close_start();
+    nested.data("Image", 0, None);
+    nested.end();
+    let nested_chunk = nested.finish();
+    let nested_shape = read(&nested_chunk, Role::EventChild).expect("nested shape");
+    let image = utf16("C:\\a.exe");
+    let payload = [0x0f_u8, 1, 1, 0, 0x0c];
+
+    let mut buf = EventBuf::new();
+    let mut system = 0..0;
+    let values = [
+        BinXmlValue::UInt16Type(1),
+        BinXmlValue::BinXmlType(&payload),
+    ];
+    shape
+        .fill(&values, &mut buf, &mut system, &mut |bytes, buf| {
+            assert_eq!(bytes, payload);
+            nested_shape.fill(&[string(&image)], buf, &mut (0..0), &mut |_, _| {
+                Err(Declined)
+            })
+        })
+        .expect("filled");
+    let fields: Vec<_> = buf
+        .event(b"")
+        .fields()
+        .map(|(n, v)| format!("{n}={}", v.text()))
+        .collect();
+    assert_eq!(fields, ["EventID=1", "Image=C:\\a.exe"]);
+    // A nested substitution that holds a string is not an element: declined.
+    let text = utf16("x");
+    let values = [BinXmlValue::UInt16Type(1), string(&text)];
+    assert!(fill(&shape, &values).is_err());
+    // `System` cannot come from a nested instance (it holds the header).
+    let mut d = Definition::new();
+    d.open("System", false, None)
+        .close_start()
+        .leaf("EventID", 0)
+        .end();
+    assert!(read(&d.finish(), Role::EventChild).is_none());
+}
+
+/// A definition of `Event/UserData/<name at the end of the chunk>` = %0, and that name.
+fn with_name_outside(name: &str) -> Vec<u8> {
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("UserData", false, None).close_start();
+    d.bytes.push(0x01);
+    d.u16(NO_DEPENDENCY).u32(0);
+    let reference = d.bytes.len();
+    d.u32(0).close_start().slot(0).end();
+    d.end().end();
+    let mut chunk = d.finish();
+    let at = chunk.len() as u32;
+    chunk[reference..reference + 4].copy_from_slice(&at.to_le_bytes());
+    let mut name_entry = Definition { bytes: Vec::new() };
+    name_entry
+        .u32(0)
+        .u16(0)
+        .u16(name.encode_utf16().count() as u16);
+    name_entry.utf16(name).u16(0);
+    chunk.extend(name_entry.bytes);
+    chunk
+}
+
+#[test]
+fn a_shape_is_reused_across_chunks_only_when_its_outside_names_are_the_same() {
+    let mut shapes = Shapes::default();
+    let names = |shape: &Shape| -> Vec<String> {
+        shape.fields.iter().map(|f| f.name.to_string()).collect()
+    };
+    let alpha = with_name_outside("Alpha");
+    let first = shapes.get(&alpha, 0, Role::Record).expect("shape");
+    assert_eq!(names(&first), ["Alpha"]);
+    // The same bytes in the next chunk, whose name at that offset differs.
+    shapes.next_chunk();
+    let beta = with_name_outside("Beta");
+    let second = shapes.get(&beta, 0, Role::Record).expect("shape");
+    assert_eq!(names(&second), ["Beta"]);
+    // The same definition and names again: the shape read for the first chunk.
+    shapes.next_chunk();
+    let third = shapes.get(&alpha, 0, Role::Record).expect("shape");
+    assert!(Arc::ptr_eq(&first, &third));
+    // Within a chunk, an offset means one definition whatever the bytes now say.
+    let again = shapes.get(&beta, 0, Role::Record).expect("shape");
+    assert!(Arc::ptr_eq(&first, &again));
+}
+
+#[test]
+fn times_and_sids_are_written_as_evtx_writes_them() {
+    let time = |filetime: u64| {
+        let mut text = String::new();
+        push_filetime(filetime, &mut text).then_some(text)
+    };
+    assert_eq!(time(0).as_deref(), Some("1601-01-01T00:00:00.0000000Z"));
+    assert_eq!(
+        time(131_976_344_651_234_567).as_deref(),
+        Some("2019-03-21T09:34:25.1234567Z")
+    );
+    // Past what `jiff` represents, `evtx`'s own formatting is used.
+    assert_eq!(time(2_650_467_743_999_999_999), None);
+    assert_eq!(time(u64::MAX), None);
+
+    let sid = |bytes: &[u8]| {
+        let mut text = String::new();
+        push_sid(bytes, &mut text);
+        text
+    };
+    let mut local_system = vec![1, 1, 0, 0, 0, 0, 0, 5];
+    local_system.extend(18u32.to_le_bytes());
+    assert_eq!(sid(&local_system), "S-1-5-18");
+    let mut domain = vec![1, 3, 0, 0, 0, 0, 0, 5];
+    for sub in [21u32, 3_623_811_015, 500] {
+        domain.extend(sub.to_le_bytes());
+    }
+    assert_eq!(sid(&domain), "S-1-5-21-3623811015-500");
+    // A count larger than the bytes hold writes what there is; a cut header is `S-?`.
+    assert_eq!(sid(&domain[..16]), "S-1-5-21-3623811015");
+    assert_eq!(sid(&[1, 1, 0]), "S-?");
+}
