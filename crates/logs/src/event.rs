@@ -5,7 +5,6 @@
 //! allocated per event once the buffers have grown to the largest event seen. The buffer is then
 //! lent out as an [`Event`], which is `Copy` and only valid while the reader's callback runs.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use crate::problem::Location;
@@ -215,8 +214,9 @@ impl EventBuf {
     }
 }
 
-/// Renders an event's JSON text on demand; `None` when rendering fails.
-pub(crate) type RenderJson<'a> = dyn Fn() -> Option<Vec<u8>> + 'a;
+/// Renders an event's JSON text on demand (once: later calls give the same text); `None` when
+/// rendering fails.
+pub(crate) type RenderJson<'a> = dyn Fn() -> Option<&'a [u8]> + 'a;
 
 /// An event's JSON text: the source's bytes, or a way to render them.
 #[derive(Clone, Copy)]
@@ -318,12 +318,12 @@ impl<'a> Event<'a> {
     }
 
     /// The event as JSON text: the source's bytes for JSON input, the `evtx` crate's compact
-    /// JSON rendering for EVTX records (rendered by this call for records read from their
-    /// template values; `null` in the unlikely case that the rendering fails).
-    pub fn raw_json(&self) -> Cow<'a, [u8]> {
+    /// JSON rendering for EVTX records (rendered on the first call for records read from
+    /// their template values; `null` in the unlikely case that the rendering fails).
+    pub fn raw_json(&self) -> &'a [u8] {
         match self.raw {
-            Raw::Text(text) => Cow::Borrowed(text),
-            Raw::Render(render) => render().map_or(Cow::Borrowed(b"null"), Cow::Owned),
+            Raw::Text(text) => text,
+            Raw::Render(render) => render().unwrap_or(b"null"),
         }
     }
 

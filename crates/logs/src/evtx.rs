@@ -8,6 +8,7 @@
 //! order, so a file splits into independent work units; a damaged chunk, record or file
 //! header is reported and skipped, and a panic inside `evtx` costs the rest of its chunk only.
 
+use std::cell::OnceCell;
 use std::fs::File;
 use std::ops::{ControlFlow, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -313,10 +314,15 @@ impl Unit<'_> {
                 event.location = record_location;
                 event.recovered = recovered;
                 self.stats.events += 1;
+                // Rendered at most once, however many alerts the record raises.
+                let rendered = OnceCell::new();
                 let render = || {
-                    let rendered =
-                        catch_unwind(AssertUnwindSafe(|| record.clone().into_json_bytes()));
-                    rendered.ok()?.ok().map(|rendered| rendered.data)
+                    rendered
+                        .get_or_init(|| {
+                            let json = AssertUnwindSafe(|| record.clone().into_json_bytes());
+                            catch_unwind(json).ok()?.ok().map(|json| json.data)
+                        })
+                        .as_deref()
                 };
                 on_event(event.event_rendered(&render))?;
                 continue;

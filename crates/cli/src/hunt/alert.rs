@@ -51,7 +51,7 @@ impl Alert {
             event_id: event.event_id(),
             record_id: event.record_id(),
             key_fields,
-            event_json: compact_json(&event.raw_json()),
+            event_json: compact_json(event.raw_json()),
         }
     }
 }

@@ -53,7 +53,7 @@ impl Owned {
                 .fields()
                 .map(|(name, value)| (name.to_string(), value.kind(), value.text().to_string()))
                 .collect(),
-            raw: String::from_utf8_lossy(&event.raw_json()).into_owned(),
+            raw: String::from_utf8_lossy(event.raw_json()).into_owned(),
             recovered: event.is_recovered(),
         }
     }
