@@ -1,18 +1,22 @@
 //! Fill an event straight from an EVTX record's template substitutions, without rendering the
 //! record to JSON and parsing that JSON back.
 //!
-//! Almost every EVTX record is one template instance: a template definition, stored once per
-//! chunk, that lays out the XML, and the record's own substitution values. A definition is
-//! read once per chunk into a [`Shape`]: the flat fields its elements give under the naming
+//! Almost every EVTX record is one template instance: a template definition, stored in its
+//! chunk, that lays out the XML, and the record's own substitution values (Sysmon and most
+//! manifest events nest their `EventData` as a second instance in one of those values). A
+//! definition is read into a [`Shape`]: the flat fields its elements give under the naming
 //! rules of [`crate::flatten`] (the same names, kinds, order and `null` handling as flattening
 //! the `evtx` crate's JSON rendering), each taken from a substitution or from the definition's
-//! own text. A record is then filled by formatting its values into those fields.
+//! own text. [`Shapes`] keeps them across chunks. A record is then filled by formatting its
+//! values into those fields.
 //!
 //! Only shapes whose JSON rendering is simple are read this way; a definition or a value that
-//! is not (arrays, nested BinXML, unnamed or repeated `Data`, dependencies outside `System`,
-//! attributes on leaf elements outside `System`, text that the renderer would print as a
-//! number, …) makes the caller render that record to JSON as before. `tests/evtx_direct.rs`
-//! checks that both ways give the same fields for every record of the corpus.
+//! is not (arrays, unnamed or repeated `Data`, repeated sibling names, attributes on leaf
+//! elements outside `System`, containers whose children may all be left out, text that the
+//! renderer would print as a number, more than one nested instance, …) makes the caller render
+//! that record to JSON as before. `tests/evtx_direct.rs` checks that both ways give the same
+//! events for every record of the corpus; `tests.rs` pins each rule on hand-written
+//! definitions.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -97,6 +101,10 @@ pub(crate) struct Shapes {
     hasher: RandomState,
 }
 
+/// The names a definition referenced outside itself: offset and stored entry (character count
+/// and characters).
+type OutsideNames = Vec<(usize, Box<[u8]>)>;
+
 /// The most definition bytes [`Shapes`] keeps across chunks.
 const MAX_KNOWN_BYTES: usize = 8 << 20;
 
@@ -105,8 +113,7 @@ struct Known {
     role: Role,
     offset: u32,
     body: Box<[u8]>,
-    /// The names it referenced outside itself: offset and stored entry (count and characters).
-    names: Vec<(usize, Box<[u8]>)>,
+    names: OutsideNames,
     shape: Option<Arc<Shape>>,
 }
 
@@ -233,16 +240,10 @@ type FillNested<'f> = dyn FnMut(&[u8], &mut EventBuf) -> Result<(), Declined> + 
 pub(crate) struct Declined;
 
 impl Shape {
-    /// The shape of the template definition at `offset` of `chunk`; `None` when it is not one
-    /// this module reads (or not a readable definition at all).
-    /// `None` when the definition cannot be parsed; else its shape (`None`: not one this
-    /// module reads) and the names it took from outside itself (see [`Shapes`]).
-    #[allow(clippy::type_complexity)]
-    fn read(
-        chunk: &[u8],
-        offset: u32,
-        role: Role,
-    ) -> Option<(Option<Shape>, Vec<(usize, Box<[u8]>)>)> {
+    /// Read the template definition at `offset` of `chunk`: `None` when it cannot be parsed;
+    /// else its shape (`None`: not one this module reads) and the names it took from outside
+    /// itself (see [`Shapes`]).
+    fn read(chunk: &[u8], offset: u32, role: Role) -> Option<(Option<Shape>, OutsideNames)> {
         let start = (offset as usize).checked_add(DEFINITION_HEADER_SIZE)?;
         let end = start + definition_body(chunk, offset)?.len();
         let mut reader = Reader {
@@ -514,8 +515,8 @@ struct Reader<'c> {
     chunk: &'c [u8],
     pos: usize,
     end: usize,
-    /// Names referenced elsewhere than where they are read: offset and stored entry.
-    outside: Vec<(usize, Box<[u8]>)>,
+    /// Names referenced elsewhere than where they are read.
+    outside: OutsideNames,
 }
 
 impl Reader<'_> {
