@@ -127,7 +127,13 @@ pub fn collect_rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, Str
     let mut errors = Vec::new();
     for path in paths {
         if path.is_dir() {
-            for entry in walkdir::WalkDir::new(path).follow_links(true) {
+            // Walking each folder in name order yields the files in path order already, so
+            // the sort below only confirms it (sorting thousands of shuffled paths compares
+            // them component by component: 1.5% of a short hunt).
+            let walk = walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name();
+            for entry in walk {
                 match entry {
                     Ok(e) if e.file_type().is_file() && is_rule_file(e.path()) => {
                         files.push(e.into_path())
