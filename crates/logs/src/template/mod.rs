@@ -344,11 +344,10 @@ fn is_empty(value: &BinXmlValue<'_>) -> bool {
 /// decline values the renderer does not write as one scalar.
 fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, Declined> {
     use BinXmlValue as V;
-    // Writing to a `String` cannot fail.
-    let number = |text: &mut String, args: std::fmt::Arguments<'_>| {
-        let _ = text.write_fmt(args);
+    fn number(text: &mut String, n: impl itoa::Integer) -> ValueKind {
+        text.push_str(itoa::Buffer::new().format(n));
         ValueKind::Number
-    };
+    }
     Ok(match value {
         V::StringType(s) => {
             push_utf16(s.as_bytes(), text)?;
@@ -362,24 +361,26 @@ fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, 
             text.push_str(s);
             ValueKind::String
         }
-        V::Int8Type(v) => number(text, format_args!("{v}")),
-        V::UInt8Type(v) => number(text, format_args!("{v}")),
-        V::Int16Type(v) => number(text, format_args!("{v}")),
-        V::UInt16Type(v) => number(text, format_args!("{v}")),
-        V::Int32Type(v) => number(text, format_args!("{v}")),
-        V::UInt32Type(v) => number(text, format_args!("{v}")),
-        V::Int64Type(v) => number(text, format_args!("{v}")),
-        V::UInt64Type(v) => number(text, format_args!("{v}")),
+        V::Int8Type(v) => number(text, *v),
+        V::UInt8Type(v) => number(text, *v),
+        V::Int16Type(v) => number(text, *v),
+        V::UInt16Type(v) => number(text, *v),
+        V::Int32Type(v) => number(text, *v),
+        V::UInt32Type(v) => number(text, *v),
+        V::Int64Type(v) => number(text, *v),
+        V::UInt64Type(v) => number(text, *v),
         V::BoolType(v) => {
             text.push_str(if *v { "true" } else { "false" });
             ValueKind::Bool
         }
         V::HexInt32Type(v) => {
-            let _ = write!(text, "0x{v:x}");
+            text.push_str("0x");
+            push_hex(text, u64::from(*v));
             ValueKind::String
         }
         V::HexInt64Type(v) => {
-            let _ = write!(text, "0x{v:x}");
+            text.push_str("0x");
+            push_hex(text, *v);
             ValueKind::String
         }
         V::FileTimeType(time) if push_filetime(time.0, text) => ValueKind::String,
@@ -401,40 +402,109 @@ fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, 
     })
 }
 
-/// Append UTF-16LE `bytes` as UTF-8; declined on unpaired surrogates (the JSON way reports
-/// those records). Most text is ASCII, which is copied a unit at a time.
+/// Append UTF-16LE `bytes` as UTF-8; declined on unpaired surrogates and NULs (the JSON way
+/// reports or renders those records by its own rules). Most text is ASCII: eight units are
+/// checked and copied at a time, and only the other characters are decoded one by one.
 fn push_utf16(bytes: &[u8], text: &mut String) -> Result<(), Declined> {
-    // A NUL inside a value is left to the renderer's rules.
-    if bytes.chunks_exact(2).any(|u| u == [0, 0]) {
-        return Err(Declined);
-    }
     text.reserve(bytes.len() / 2);
-    let mut units = bytes.chunks_exact(2);
-    // ASCII runs go through a small buffer and one `push_str` each.
-    let mut ascii = [0u8; 64];
+    let mut ascii = AsciiRun::default();
+    let mut rest = bytes;
     loop {
-        let mut filled = 0;
-        let mut rest = units.clone();
-        while filled < ascii.len() {
-            match rest.next() {
-                Some(&[low, 0]) if low < 0x80 => {
-                    ascii[filled] = low;
-                    filled += 1;
-                    units = rest.clone();
-                }
-                _ => break,
-            }
+        while let Some((block, tail)) = rest.split_first_chunk::<16>() {
+            let Some(packed) = ascii_block(block) else {
+                break;
+            };
+            ascii.push(&packed, text)?;
+            rest = tail;
         }
-        text.push_str(std::str::from_utf8(&ascii[..filled]).map_err(|_| Declined)?);
-        if filled < ascii.len() {
-            break;
+        let mut units = rest
+            .chunks_exact(2)
+            .map(|unit| u16::from_le_bytes([unit[0], unit[1]]));
+        let Some(decoded) = char::decode_utf16(&mut units).next() else {
+            // Done (an odd last byte is not a unit, as in `evtx`).
+            return ascii.flush(text);
+        };
+        let ch = decoded.map_err(|_| Declined)?;
+        if ch == '\0' {
+            return Err(Declined);
+        }
+        if ch.is_ascii() {
+            ascii.push(&[ch as u8], text)?;
+        } else {
+            ascii.flush(text)?;
+            text.push(ch);
+        }
+        rest = &rest[ch.len_utf16() * 2..];
+    }
+}
+
+/// The eight characters of a block of eight UTF-16LE units when all are ASCII and none is
+/// NUL.
+#[inline]
+fn ascii_block(block: &[u8; 16]) -> Option<[u8; 8]> {
+    // Each word holds four units, low byte first.
+    let [a, b] = [&block[..8], &block[8..]].map(|half| {
+        let mut word = [0; 8];
+        word.copy_from_slice(half);
+        u64::from_le_bytes(word)
+    });
+    const HIGH_BYTES: u64 = 0xff00_ff00_ff00_ff00;
+    const LOW_TOP_BITS: u64 = 0x0080_0080_0080_0080;
+    const LANE_ONES: u64 = 0x0001_0001_0001_0001;
+    const LANE_TOPS: u64 = 0x8000_8000_8000_8000;
+    if (a | b) & (HIGH_BYTES | LOW_TOP_BITS) != 0 {
+        return None;
+    }
+    // Every unit is below 0x80 now; one that is zero borrows into its lane's top bit.
+    let has_zero = |x: u64| x.wrapping_sub(LANE_ONES) & !x & LANE_TOPS != 0;
+    if has_zero(a) || has_zero(b) {
+        return None;
+    }
+    let low = |x: u64, lane: u32| (x >> (lane * 16)) as u8;
+    Some([
+        low(a, 0),
+        low(a, 1),
+        low(a, 2),
+        low(a, 3),
+        low(b, 0),
+        low(b, 1),
+        low(b, 2),
+        low(b, 3),
+    ])
+}
+
+/// ASCII characters gathered to be appended with one `push_str`.
+struct AsciiRun {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Default for AsciiRun {
+    fn default() -> Self {
+        AsciiRun {
+            bytes: [0; 64],
+            len: 0,
         }
     }
-    let rest = units.map(|u| u16::from_le_bytes([u[0], u[1]]));
-    for ch in char::decode_utf16(rest) {
-        text.push(ch.map_err(|_| Declined)?);
+}
+
+impl AsciiRun {
+    #[inline]
+    fn push(&mut self, ascii: &[u8], text: &mut String) -> Result<(), Declined> {
+        if self.len + ascii.len() > self.bytes.len() {
+            self.flush(text)?;
+        }
+        self.bytes[self.len..self.len + ascii.len()].copy_from_slice(ascii);
+        self.len += ascii.len();
+        Ok(())
     }
-    Ok(())
+
+    #[inline]
+    fn flush(&mut self, text: &mut String) -> Result<(), Declined> {
+        text.push_str(std::str::from_utf8(&self.bytes[..self.len]).map_err(|_| Declined)?);
+        self.len = 0;
+        Ok(())
+    }
 }
 
 /// A GUID as `evtx` writes it: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`, in lower case, the
@@ -463,17 +533,40 @@ fn push_filetime(filetime: u64, text: &mut String) -> bool {
         return false;
     };
     let at = evtx::Offset::UTC.to_datetime(time);
-    let _ = write!(
-        text,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ticks:07}Z",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    );
+    // Years from 1601 to 9999: always four digits.
+    push_padded(text, at.year().unsigned_abs().into(), 4);
+    for (separator, part, width) in [
+        ('-', at.month(), 2),
+        ('-', at.day(), 2),
+        ('T', at.hour(), 2),
+        (':', at.minute(), 2),
+        (':', at.second(), 2),
+    ] {
+        text.push(separator);
+        push_padded(text, part.unsigned_abs().into(), width);
+    }
+    text.push('.');
+    push_padded(text, ticks, 7);
+    text.push('Z');
     true
+}
+
+/// `value` in decimal, zero-padded to `width` digits (as `{:0width$}` writes it, without the
+/// formatting machinery, which showed in profiles: every record has a time).
+fn push_padded(text: &mut String, value: u64, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value);
+    text.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    text.push_str(digits);
+}
+
+/// `value` as `{:x}` writes it: lower-case hex digits without leading zeros.
+fn push_hex(text: &mut String, value: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1);
+    for shift in (0..digits).rev() {
+        text.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
+    }
 }
 
 /// A SID as `evtx` writes it: `S-<revision>-<authority>-<sub-authority>…` (`S-?` when cut).
@@ -483,13 +576,14 @@ fn push_sid(bytes: &[u8], text: &mut String) {
         return;
     };
     let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
-    let _ = write!(text, "S-{revision}-{authority}");
+    let mut digits = itoa::Buffer::new();
+    text.push_str("S-");
+    text.push_str(digits.format(revision));
+    text.push('-');
+    text.push_str(digits.format(authority));
     for sub in subs.chunks_exact(4).take(usize::from(count)) {
-        let _ = write!(
-            text,
-            "-{}",
-            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
-        );
+        text.push('-');
+        text.push_str(digits.format(u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])));
     }
 }
 

@@ -516,3 +516,87 @@ fn times_and_sids_are_written_as_evtx_writes_them() {
     assert_eq!(sid(&domain[..16]), "S-1-5-21-3623811015");
     assert_eq!(sid(&[1, 1, 0]), "S-?");
 }
+
+/// UTF-16 units that exercise every path of `push_utf16`: ASCII (the eight-unit blocks),
+/// NUL, other BMP characters, surrogates paired or not.
+fn units() -> impl proptest::strategy::Strategy<Value = Vec<u16>> {
+    use proptest::prelude::*;
+    let unit = prop_oneof![
+        8 => 0x20u16..0x7f,
+        1 => Just(0u16),
+        1 => 0x01u16..0x80,
+        1 => 0x80u16..0x800,
+        1 => 0xd800u16..0xe000,
+        1 => any::<u16>(),
+    ];
+    proptest::collection::vec(unit, 0..90)
+}
+
+proptest::proptest! {
+    /// The fast copy agrees with the standard library's decoder on any text: the same
+    /// characters appended, or declined exactly when there is a NUL or a lone surrogate.
+    #[test]
+    fn push_utf16_agrees_with_the_standard_decoder(
+        units in units(),
+        odd_byte in proptest::option::of(proptest::prelude::any::<u8>()),
+    ) {
+        let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        bytes.extend(odd_byte);
+        let expected = match String::from_utf16(&units) {
+            Ok(s) if !s.contains('\0') => Some(format!("pre|{s}")),
+            _ => None,
+        };
+        let mut text = String::from("pre|");
+        let got = push_utf16(&bytes, &mut text).ok().map(|()| text);
+        proptest::prop_assert_eq!(got, expected);
+    }
+}
+
+#[test]
+fn ascii_blocks_are_taken_whole_or_not_at_all() {
+    assert_eq!(
+        ascii_block(&utf16("C:\\Window").as_slice()[..16].try_into().unwrap()),
+        Some(*b"C:\\Windo")
+    );
+    let with = |at: usize, unit: u16| {
+        let mut block: [u8; 16] = utf16("abcdefgh").try_into().unwrap();
+        block[at * 2..at * 2 + 2].copy_from_slice(&unit.to_le_bytes());
+        ascii_block(&block)
+    };
+    for at in 0..8 {
+        assert_eq!(with(at, 0), None, "NUL at {at}");
+        assert_eq!(with(at, 0xe9), None, "é at {at}");
+        assert_eq!(with(at, 0x0141), None, "Ł at {at}");
+        assert_eq!(with(at, 0x7f).map(|b| b[at]), Some(0x7f), "DEL at {at}");
+        assert!(with(at, 0x01).is_some(), "U+0001 at {at}");
+    }
+}
+
+proptest::proptest! {
+    /// The hand-written number writers give what the formatting machinery gives.
+    #[test]
+    fn numbers_are_written_as_format_writes_them(value: u64, width in 0usize..12) {
+        let mut hex = String::from("x");
+        push_hex(&mut hex, value);
+        proptest::prop_assert_eq!(hex, format!("x{value:x}"));
+        let mut padded = String::from("x");
+        push_padded(&mut padded, value, width);
+        proptest::prop_assert_eq!(padded, format!("x{value:0width$}"));
+    }
+}
+
+#[test]
+fn hex_and_padded_edges() {
+    let hex = |v| {
+        let mut t = String::new();
+        push_hex(&mut t, v);
+        t
+    };
+    assert_eq!(hex(0), "0");
+    assert_eq!(hex(0x8000_0000_0000_0000), "8000000000000000");
+    assert_eq!(hex(0xabc), "abc");
+    let mut t = String::new();
+    push_padded(&mut t, 12, 7);
+    push_padded(&mut t, 12345678, 7);
+    assert_eq!(t, "000001212345678");
+}
