@@ -4,7 +4,7 @@
 use super::alert::Alert;
 use super::rules::RuleInfo;
 use anstyle::{AnsiColor, Style};
-use serde_json::json;
+use serde::Serialize;
 use sigrun_rule::Level;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -33,7 +33,10 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, color: bool) -> Box<dy
             color,
             header_written: false,
         }),
-        Format::Jsonl => Box::new(Jsonl { out }),
+        Format::Jsonl => Box::new(Jsonl {
+            out,
+            line: Vec::new(),
+        }),
         Format::Csv => Box::new(Csv {
             out: csv::Writer::from_writer(out),
             header_written: false,
@@ -167,33 +170,65 @@ impl AlertSink for Table<'_> {
 
 struct Jsonl<'w> {
     out: Box<dyn Write + 'w>,
+    /// The alert's head, reused from alert to alert.
+    line: Vec<u8>,
+}
+
+/// The head of a JSON Lines alert, fields in output order; the event is spliced in after it.
+#[derive(Serialize)]
+struct JsonlHead<'a> {
+    timestamp: &'a str,
+    computer: &'a str,
+    channel: &'a str,
+    event_id: Option<u32>,
+    record_id: Option<u64>,
+    rule: JsonlRule<'a>,
+    source: &'a str,
+    file: &'a str,
+    location: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonlRule<'a> {
+    id: &'a str,
+    title: &'a str,
+    author: &'a str,
+    level: Option<&'static str>,
+    status: Option<&'static str>,
+    tags: &'a [String],
+    path: &'a str,
 }
 
 impl AlertSink for Jsonl<'_> {
     fn alert(&mut self, alert: &Alert, rule: &RuleInfo) -> io::Result<()> {
-        let head = json!({
-            "timestamp": alert.timestamp,
-            "computer": alert.computer,
-            "channel": alert.channel,
-            "event_id": alert.event_id,
-            "record_id": alert.record_id,
-            "rule": {
-                "id": rule.id,
-                "title": rule.title,
-                "author": rule.author,
-                "level": rule.level.map(|l| l.as_str()),
-                "status": rule.status.map(|s| s.as_str()),
-                "tags": rule.tags,
-                "path": rule.path,
+        let file = alert.file.to_string_lossy();
+        let head = JsonlHead {
+            timestamp: &alert.timestamp,
+            computer: &alert.computer,
+            channel: &alert.channel,
+            event_id: alert.event_id,
+            record_id: alert.record_id,
+            rule: JsonlRule {
+                id: &rule.id,
+                title: &rule.title,
+                author: &rule.author,
+                level: rule.level.map(|l| l.as_str()),
+                status: rule.status.map(|s| s.as_str()),
+                tags: &rule.tags,
+                path: &rule.path,
             },
-            "source": alert.source,
-            "file": alert.file.display().to_string(),
-            "location": alert.location,
-        });
+            source: &alert.source,
+            file: &file,
+            location: &alert.location,
+        };
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &head)?;
         // The event is already compact JSON: splice it in rather than parse it again.
-        let head = head.to_string();
-        let head = head.strip_suffix('}').unwrap_or(&head);
-        writeln!(self.out, "{head},\"event\":{}}}", alert.event_json)
+        self.line.pop();
+        self.line.extend_from_slice(b",\"event\":");
+        self.line.extend_from_slice(alert.event_json.as_bytes());
+        self.line.extend_from_slice(b"}\n");
+        self.out.write_all(&self.line)
     }
 
     fn finish(&mut self) -> io::Result<()> {
