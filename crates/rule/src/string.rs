@@ -30,22 +30,26 @@ impl SigmaString {
     /// Parses a rule value with Sigma's wildcard escaping (no placeholders).
     pub fn parse(raw: &str) -> SigmaString {
         let mut out = SigmaString::default();
-        let mut chars = raw.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => match chars.peek() {
-                    Some(&next @ ('*' | '?' | '\\')) => {
-                        chars.next();
-                        out.push_char(next);
+        let mut rest = raw;
+        // Text between special characters is copied a run at a time.
+        while let Some(at) = rest.find(['\\', '*', '?']) {
+            out.push_text(&rest[..at]);
+            let special = rest.as_bytes()[at];
+            rest = &rest[at + 1..];
+            match special {
+                b'\\' => match rest.as_bytes().first() {
+                    Some(b'*' | b'?' | b'\\') => {
+                        out.push_text(&rest[..1]);
+                        rest = &rest[1..];
                     }
                     // A backslash before anything else, or at the end, is itself.
-                    _ => out.push_char('\\'),
+                    _ => out.push_text("\\"),
                 },
-                '*' => out.parts.push(Part::AnyChars),
-                '?' => out.parts.push(Part::OneChar),
-                _ => out.push_char(c),
+                b'*' => out.parts.push(Part::AnyChars),
+                _ => out.parts.push(Part::OneChar),
             }
         }
+        out.push_text(rest);
         out
     }
 
@@ -88,10 +92,13 @@ impl SigmaString {
         }
     }
 
-    fn push_char(&mut self, c: char) {
+    fn push_text(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
         match self.parts.last_mut() {
-            Some(Part::Text(last)) => last.push(c),
-            _ => self.parts.push(Part::Text(c.to_string())),
+            Some(Part::Text(last)) => last.push_str(text),
+            _ => self.parts.push(Part::Text(text.to_owned())),
         }
     }
 
@@ -335,6 +342,40 @@ impl fmt::Display for SigmaString {
 mod tests {
     use super::*;
     use Part::*;
+
+    /// The escaping rules one character at a time, as the specification states them.
+    fn parse_char_by_char(raw: &str) -> Vec<Part> {
+        let mut parts: Vec<Part> = Vec::new();
+        let push_char = |parts: &mut Vec<Part>, c: char| match parts.last_mut() {
+            Some(Text(last)) => last.push(c),
+            _ => parts.push(Text(c.to_string())),
+        };
+        let mut chars = raw.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.peek() {
+                    Some(&next @ ('*' | '?' | '\\')) => {
+                        chars.next();
+                        push_char(&mut parts, next);
+                    }
+                    _ => push_char(&mut parts, '\\'),
+                },
+                '*' => parts.push(AnyChars),
+                '?' => parts.push(OneChar),
+                _ => push_char(&mut parts, c),
+            }
+        }
+        parts
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_agrees_with_the_rules_applied_char_by_char(raw in "[a\\\\*?é\\-]{0,12}") {
+            let parsed = SigmaString::parse(&raw);
+            let expected = parse_char_by_char(&raw);
+            proptest::prop_assert_eq!(parsed.parts(), expected.as_slice());
+        }
+    }
 
     fn text(s: &str) -> Part {
         Text(s.to_string())
