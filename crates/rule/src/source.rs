@@ -114,11 +114,7 @@ impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
         let text = text.into();
         let mut line_starts = vec![0u32];
-        line_starts.extend(
-            memchr_newlines(text.as_bytes())
-                .into_iter()
-                .map(|i| i as u32 + 1),
-        );
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i as u32 + 1));
         Arc::new(SourceFile {
             path: path.into(),
             text,
@@ -176,14 +172,6 @@ impl SourceFile {
         };
         start..end
     }
-}
-
-fn memchr_newlines(bytes: &[u8]) -> Vec<usize> {
-    bytes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
-        .collect()
 }
 
 #[cfg(test)]
