@@ -59,6 +59,7 @@ mod fx;
 mod lower;
 mod matcher;
 mod problem;
+mod regex_flavor;
 mod regex_hint;
 mod scan;
 mod text;

@@ -84,7 +84,8 @@ impl Literal {
 
 /// A regex that is checked when the rule set is compiled but built on first use: building
 /// the regex engine costs far more than parsing, and most rules' regexes never run (their
-/// literal hints do not occur).
+/// literal hints do not occur). Perl classes (`\w`, `\d`, `\s`) are ASCII, as in PCRE and RE2
+/// (see [`crate::regex_flavor`]).
 #[derive(Debug)]
 pub struct LazyRegex {
     pattern: String,
@@ -97,7 +98,7 @@ impl LazyRegex {
     /// A regex whose pattern has been parsed successfully with these flags.
     pub fn new(pattern: &str, flags: RegexFlags) -> LazyRegex {
         LazyRegex {
-            pattern: pattern.to_owned(),
+            pattern: crate::regex_flavor::ascii_perl_classes(pattern).into_owned(),
             flags,
             regex: std::sync::OnceLock::new(),
         }
