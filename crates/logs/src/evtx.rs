@@ -138,9 +138,12 @@ fn all_zero(bytes: &[u8]) -> bool {
 /// Fill `buffer` with the chunk at `offset`: [`CHUNK_SIZE`] bytes, of which the first
 /// returned count came from the file (fewer at its end) and the rest are zeroes.
 fn read_chunk(file: &File, offset: u64, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
-    buffer.clear();
+    // The buffer comes back from the previous chunk at full size: only what the read leaves
+    // is zeroed (zeroing all 64 KiB first was 6% of a hunt's instructions per record).
     buffer.resize(CHUNK_SIZE as usize, 0);
-    fill_at(file, buffer, offset)
+    let filled = fill_at(file, buffer, offset)?;
+    buffer[filled..].fill(0);
+    Ok(filled)
 }
 
 /// Read from `offset` until `buffer` is full or the file ends; return the bytes read.
@@ -387,7 +390,25 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::all_zero;
+    use super::{CHUNK_SIZE, all_zero, read_chunk};
+    use std::io::Write;
+
+    #[test]
+    fn a_short_read_leaves_zeroes_not_the_previous_chunk() {
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(&[7u8; 100]).expect("write");
+        // The buffer as the previous chunk left it.
+        let mut buffer = vec![0xaa; CHUNK_SIZE as usize];
+        assert_eq!(read_chunk(&file, 40, &mut buffer).expect("read"), 60);
+        assert_eq!(buffer.len(), CHUNK_SIZE as usize);
+        assert!(buffer[..60].iter().all(|&b| b == 7));
+        assert!(all_zero(&buffer[60..]));
+        // And from an empty buffer.
+        let mut buffer = Vec::new();
+        assert_eq!(read_chunk(&file, 0, &mut buffer).expect("read"), 100);
+        assert_eq!(buffer.len(), CHUNK_SIZE as usize);
+        assert!(all_zero(&buffer[100..]));
+    }
 
     #[test]
     fn all_zero_finds_any_non_zero_byte() {
