@@ -31,6 +31,9 @@ use evtx::binxml::value_variant::BinXmlValue;
 use crate::event::{Entry, EventBuf, Span, name_key};
 use crate::{Layout, ValueKind};
 
+mod values;
+use values::{Instance, Sub, read_instance};
+
 /// Bytes before a template definition's BinXML: next-definition offset, GUID, data size.
 const DEFINITION_HEADER_SIZE: usize = 24;
 /// How deep a definition's elements may nest before it is left to the JSON path.
@@ -182,7 +185,8 @@ fn name_entry(chunk: &[u8], offset: usize) -> Option<&[u8]> {
 }
 
 /// Fill `buf` straight from `record`'s template values. `probe` is a record of the same chunk
-/// (or `None`, and it is set), re-pointed at nested instances to read their values.
+/// (or `None`, and it is set), re-pointed at nested instances when `evtx` has to read their
+/// values.
 pub(crate) fn fill_record<'c>(
     record: &EvtxRecord<'c>,
     probe: &mut Option<EvtxRecord<'c>>,
@@ -190,46 +194,65 @@ pub(crate) fn fill_record<'c>(
     buf: &mut EventBuf,
 ) -> Result<(), Declined> {
     let chunk = record.chunk.data;
-    let values = instances(record)?;
-    let [instance] = values.as_slice() else {
-        return Err(Declined);
-    };
-    let shape = shapes.get(chunk, instance.template_def_offset, Role::Record)?;
+    let own = instance(
+        record,
+        probe,
+        record.binxml_offset,
+        record.binxml_size as usize,
+    )?;
+    let shape = shapes.get(chunk, own.def_offset, Role::Record)?;
     buf.clear();
     buf.layout = Layout::WindowsNested;
     let mut system = 0..0;
-    shape.fill(&instance.values, buf, &mut system, &mut |bytes, buf| {
+    shape.fill(&own.values, buf, &mut system, &mut |bytes, buf| {
         // A nested instance is a slice of the chunk.
         let offset = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize);
         let offset = offset
             .filter(|&o| o + bytes.len() <= chunk.len())
             .ok_or(Declined)?;
-        let probe = probe.get_or_insert_with(|| record.clone());
-        probe.binxml_offset = offset as u64;
-        probe.binxml_size = u32::try_from(bytes.len()).map_err(|_| Declined)?;
-        let nested = instances(probe)?;
-        let [nested] = nested.as_slice() else {
-            return Err(Declined);
-        };
-        let shape = shapes.get(chunk, nested.template_def_offset, Role::EventChild)?;
+        let nested = instance(record, probe, offset as u64, bytes.len())?;
+        let shape = shapes.get(chunk, nested.def_offset, Role::EventChild)?;
         shape.fill(&nested.values, buf, &mut (0..0), &mut |_, _| Err(Declined))
     })?;
     crate::header::fill(buf, system);
     Ok(())
 }
 
-/// The template instances of `record`'s BinXML stream; declined unless the stream starts with
-/// a template instance (other content would be lost).
-fn instances<'c>(record: &EvtxRecord<'c>) -> Result<Vec<BinXmlTemplateValues<'c>>, Declined> {
-    let start = record.binxml_offset as usize;
-    let stream = start
-        .checked_add(record.binxml_size as usize)
-        .and_then(|end| record.chunk.data.get(start..end))
+/// The one template instance that the BinXML stream at `offset` (`len` bytes) of `record`'s
+/// chunk is: read here when its layout is the common one, else by `evtx` (through `record`,
+/// or `probe` re-pointed at a nested stream); declined unless the stream starts with a
+/// template instance (other content would be lost) and holds no other.
+fn instance<'c>(
+    record: &EvtxRecord<'c>,
+    probe: &mut Option<EvtxRecord<'c>>,
+    offset: u64,
+    len: usize,
+) -> Result<Instance<'c>, Declined> {
+    let chunk = record.chunk.data;
+    if let Some(instance) = read_instance(chunk, offset as usize, len) {
+        return Ok(instance);
+    }
+    let stream = (offset as usize)
+        .checked_add(len)
+        .and_then(|end| chunk.get(offset as usize..end))
         .ok_or(Declined)?;
     if !matches!(stream, [0x0f, _, _, _, 0x0c, ..] | [0x0c, ..]) {
         return Err(Declined);
     }
-    record.template_instances().map_err(|_| Declined)
+    let instances = if offset == record.binxml_offset && len == record.binxml_size as usize {
+        record.template_instances()
+    } else {
+        let probe = probe.get_or_insert_with(|| record.clone());
+        probe.binxml_offset = offset;
+        probe.binxml_size = u32::try_from(len).map_err(|_| Declined)?;
+        probe.template_instances()
+    };
+    let instances = instances.map_err(|_| Declined)?;
+    let [instance] = <[BinXmlTemplateValues<'c>; 1]>::try_from(instances).map_err(|_| Declined)?;
+    Ok(Instance {
+        def_offset: instance.template_def_offset,
+        values: instance.values.into_iter().map(Sub::Value).collect(),
+    })
 }
 
 /// Appends the fields of the nested instance held in a substitution's bytes.
@@ -265,7 +288,7 @@ impl Shape {
     /// nested instance.
     fn fill(
         &self,
-        values: &[BinXmlValue<'_>],
+        values: &[Sub<'_>],
         buf: &mut EventBuf,
         system: &mut Range<usize>,
         nested: &mut FillNested<'_>,
@@ -280,7 +303,7 @@ impl Shape {
             let left_out = field
                 .dependencies
                 .iter()
-                .any(|&d| matches!(values.get(usize::from(d)), Some(BinXmlValue::NullType)));
+                .any(|&d| values.get(usize::from(d)).is_some_and(Sub::is_null));
             if left_out {
                 continue;
             }
@@ -301,7 +324,7 @@ impl Shape {
                 },
                 Source::Nested { index } => {
                     match values.get(usize::from(*index)) {
-                        Some(BinXmlValue::BinXmlType(bytes)) if !bytes.is_empty() => {
+                        Some(Sub::Value(BinXmlValue::BinXmlType(bytes))) if !bytes.is_empty() => {
                             nested(bytes, buf)?
                         }
                         // Nothing is rendered for an empty one.
@@ -329,7 +352,10 @@ impl Shape {
 }
 
 /// Whether the renderer treats `value` as empty (it writes `null`, `""` or nothing for it).
-fn is_empty(value: &BinXmlValue<'_>) -> bool {
+fn is_empty(value: &Sub<'_>) -> bool {
+    let Sub::Value(value) = value else {
+        return false;
+    };
     match value {
         BinXmlValue::NullType => true,
         BinXmlValue::StringType(s) => s.is_empty(),
@@ -342,8 +368,15 @@ fn is_empty(value: &BinXmlValue<'_>) -> bool {
 
 /// Append `value`'s text as the JSON rendering holds it (unescaped) and return its kind;
 /// decline values the renderer does not write as one scalar.
-fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, Declined> {
+fn write_value(value: &Sub<'_>, text: &mut String) -> Result<ValueKind, Declined> {
     use BinXmlValue as V;
+    let value = match value {
+        Sub::Value(value) => value,
+        Sub::Sid(bytes) => {
+            push_sid(bytes, text);
+            return Ok(ValueKind::String);
+        }
+    };
     fn number(text: &mut String, n: impl itoa::Integer) -> ValueKind {
         text.push_str(itoa::Buffer::new().format(n));
         ValueKind::Number

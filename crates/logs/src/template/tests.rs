@@ -132,6 +132,16 @@ fn string(bytes: &[u8]) -> BinXmlValue<'_> {
 }
 
 /// Fill an event from `shape` and `values`; its fields as (name, kind, text).
+/// `evtx`'s values as the shape writer takes them.
+fn subs<'a>(values: &[BinXmlValue<'a>]) -> Vec<Sub<'a>> {
+    values.iter().cloned().map(Sub::Value).collect()
+}
+
+/// [`super::write_value`] of one of `evtx`'s values.
+fn write_value(value: &BinXmlValue<'_>, text: &mut String) -> Result<ValueKind, Declined> {
+    super::write_value(&Sub::Value(value.clone()), text)
+}
+
 fn fill(
     shape: &Shape,
     values: &[BinXmlValue<'_>],
@@ -140,7 +150,9 @@ fn fill(
     buf.clear();
     buf.layout = Layout::WindowsNested;
     let mut system = 0..0;
-    shape.fill(values, &mut buf, &mut system, &mut |_, _| Err(Declined))?;
+    shape.fill(&subs(values), &mut buf, &mut system, &mut |_, _| {
+        Err(Declined)
+    })?;
     crate::header::fill(&mut buf, system);
     let event = buf.event(b"");
     Ok(event
@@ -263,7 +275,9 @@ fn the_header_is_read_from_the_system_fields() {
     let mut buf = EventBuf::new();
     let mut system = 0..0;
     shape
-        .fill(&values, &mut buf, &mut system, &mut |_, _| Err(Declined))
+        .fill(&subs(&values), &mut buf, &mut system, &mut |_, _| {
+            Err(Declined)
+        })
         .expect("filled");
     assert_eq!(system, 0..4);
     crate::header::fill(&mut buf, system);
@@ -412,11 +426,14 @@ fn a_nested_event_data_fills_its_fields_in_place() {
         BinXmlValue::BinXmlType(&payload),
     ];
     shape
-        .fill(&values, &mut buf, &mut system, &mut |bytes, buf| {
+        .fill(&subs(&values), &mut buf, &mut system, &mut |bytes, buf| {
             assert_eq!(bytes, payload);
-            nested_shape.fill(&[string(&image)], buf, &mut (0..0), &mut |_, _| {
-                Err(Declined)
-            })
+            nested_shape.fill(
+                &[Sub::Value(string(&image))],
+                buf,
+                &mut (0..0),
+                &mut |_, _| Err(Declined),
+            )
         })
         .expect("filled");
     let fields: Vec<_> = buf
