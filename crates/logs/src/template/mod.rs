@@ -353,8 +353,10 @@ impl Shape {
 
 /// Whether the renderer treats `value` as empty (it writes `null`, `""` or nothing for it).
 fn is_empty(value: &Sub<'_>) -> bool {
-    let Sub::Value(value) = value else {
-        return false;
+    let value = match value {
+        Sub::Value(value) => value,
+        Sub::Utf16(bytes) => return matches!(bytes, [] | [_] | [0, 0, ..]),
+        Sub::Sid(_) => return false,
     };
     match value {
         BinXmlValue::NullType => true,
@@ -372,6 +374,10 @@ fn write_value(value: &Sub<'_>, text: &mut String) -> Result<ValueKind, Declined
     use BinXmlValue as V;
     let value = match value {
         Sub::Value(value) => value,
+        Sub::Utf16(bytes) => {
+            push_utf16(bytes, text)?;
+            return Ok(ValueKind::String);
+        }
         Sub::Sid(bytes) => {
             push_sid(bytes, text);
             return Ok(ValueKind::String);
@@ -435,9 +441,10 @@ fn write_value(value: &Sub<'_>, text: &mut String) -> Result<ValueKind, Declined
     })
 }
 
-/// Append UTF-16LE `bytes` as UTF-8; declined on unpaired surrogates and NULs (the JSON way
-/// reports or renders those records by its own rules). Most text is ASCII: eight units are
-/// checked and copied at a time, and only the other characters are decoded one by one.
+/// Append UTF-16LE `bytes` up to their first NUL as UTF-8, as `evtx` reads a string value
+/// (it cuts at the NUL); declined on an unpaired surrogate before it (the JSON way reports or
+/// renders those records by its own rules). Most text is ASCII: eight units are checked and
+/// copied at a time, and only the other characters are decoded one by one.
 fn push_utf16(bytes: &[u8], text: &mut String) -> Result<(), Declined> {
     text.reserve(bytes.len() / 2);
     let mut ascii = AsciiRun::default();
@@ -459,7 +466,7 @@ fn push_utf16(bytes: &[u8], text: &mut String) -> Result<(), Declined> {
         };
         let ch = decoded.map_err(|_| Declined)?;
         if ch == '\0' {
-            return Err(Declined);
+            return ascii.flush(text);
         }
         if ch.is_ascii() {
             ascii.push(&[ch as u8], text)?;
@@ -545,15 +552,18 @@ impl AsciiRun {
 fn push_guid(guid: &[u8; 16], text: &mut String) {
     const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    text.push('{');
+    let mut out = *b"{00000000-0000-0000-0000-000000000000}";
+    let mut at = 1;
     for (i, &index) in ORDER.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            text.push('-');
+            at += 1;
         }
-        text.push(char::from(HEX[usize::from(guid[index] >> 4)]));
-        text.push(char::from(HEX[usize::from(guid[index] & 0x0f)]));
+        out[at] = HEX[usize::from(guid[index] >> 4)];
+        out[at + 1] = HEX[usize::from(guid[index] & 0x0f)];
+        at += 2;
     }
-    text.push('}');
+    // Hex digits and punctuation only.
+    text.push_str(std::str::from_utf8(&out).unwrap_or_default());
 }
 
 /// A FILETIME as `evtx` writes it, `2019-03-19T23:34:25.1234567Z`, for the times `jiff` can

@@ -10,7 +10,6 @@
 //! before; so a value read here is always one `evtx` reads the same way, which
 //! `tests/evtx_direct.rs` and the `logs_evtx` fuzz target check against `evtx`'s rendering.
 
-use evtx::Utf16LeSlice;
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::binxml::value_variant::FileTime;
 
@@ -19,6 +18,9 @@ use evtx::binxml::value_variant::FileTime;
 pub(crate) enum Sub<'a> {
     /// As `evtx` decodes it.
     Value(BinXmlValue<'a>),
+    /// A string's UTF-16LE bytes, not yet cut at their first NUL (the writer stops there, as
+    /// `evtx` does when it reads the value): one pass over the text instead of two.
+    Utf16(&'a [u8]),
     /// A SID's bytes (`evtx`'s SID value cannot be made outside it).
     Sid(&'a [u8]),
 }
@@ -86,15 +88,8 @@ fn value(kind: u8, bytes: &[u8]) -> Option<Sub<'_>> {
     use BinXmlValue as V;
     let value = match kind {
         0x00 => V::NullType,
-        // Cut at the first NUL, as `evtx` does; an odd size is an error there.
-        0x01 if bytes.len().is_multiple_of(2) => {
-            let units = bytes.len() / 2;
-            let before_nul = bytes
-                .chunks_exact(2)
-                .position(|unit| unit == [0, 0])
-                .unwrap_or(units);
-            V::StringType(Utf16LeSlice::new(bytes, before_nul))
-        }
+        // An odd size is an error in `evtx`.
+        0x01 if bytes.len().is_multiple_of(2) => return Some(Sub::Utf16(bytes)),
         0x03 => V::Int8Type(i8::from_le_bytes(fixed(bytes)?)),
         0x04 => V::UInt8Type(u8::from_le_bytes(fixed(bytes)?)),
         0x05 => V::Int16Type(i16::from_le_bytes(fixed(bytes)?)),
@@ -224,7 +219,6 @@ mod tests {
         use BinXmlValue as V;
         let expected = [
             V::NullType,
-            V::StringType(Utf16LeSlice::new(&text, 7)),
             V::UInt8Type(200),
             V::Int16Type(-2),
             V::UInt32Type(4688),
@@ -235,7 +229,11 @@ mod tests {
             V::HexInt64Type(8),
             V::FileTimeType(FileTime(132_000_000_000_000_000)),
         ];
-        for (got, want) in instance.values.iter().zip(&expected) {
+        let mut got = instance
+            .values
+            .iter()
+            .filter(|v| !matches!(v, Sub::Utf16(_)));
+        for (got, want) in got.by_ref().zip(&expected) {
             assert!(
                 matches!(got, Sub::Value(v) if v == want),
                 "{got:?} != {want:?}"
@@ -255,11 +253,14 @@ mod tests {
             Sub::Value(V::BinaryType([1, 2, 3]))
         ));
         assert_eq!(instance.values.len(), values.len());
-        // The NUL cut keeps the text before it.
-        let Sub::Value(V::StringType(s)) = &instance.values[1] else {
-            unreachable!()
-        };
-        assert_eq!(s.as_bytes(), utf16("cmd.exe").as_slice());
+        // The string is kept whole; the writer stops at its NUL.
+        assert!(matches!(instance.values[1], Sub::Utf16(s) if s == text));
+        let mut written = String::new();
+        assert_eq!(
+            super::super::write_value(&instance.values[1], &mut written).ok(),
+            Some(crate::ValueKind::String)
+        );
+        assert_eq!(written, "cmd.exe");
     }
 
     #[test]
