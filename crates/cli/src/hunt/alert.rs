@@ -25,6 +25,18 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// Roughly the bytes the alert holds.
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Alert>()
+            + self.event_json.len()
+            + self.location.len()
+            + self
+                .key_fields
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>()
+    }
+
     pub fn new(
         rule: usize,
         source: &str,

@@ -3,34 +3,57 @@
 //! `hunt` matches work units on worker threads while the calling thread prints their alerts
 //! in input order. The printer does not wait for a whole batch to finish (which left a core
 //! idle behind the slowest unit of every batch and while the batch was printed); it takes
-//! each result as soon as every earlier one has been taken. Workers run at most `window`
-//! items ahead of the printer, so memory holds at most `window` results whatever the input.
+//! each result as soon as every earlier one has been taken. Workers start an item only while
+//! it is within `window` items of the printer and the finished results not yet printed hold
+//! at most `bytes` (the item the printer waits for always starts), so memory stays bounded
+//! however many alerts the input raises.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
+/// How far workers may run ahead of the consumer.
+#[derive(Clone, Copy, Debug)]
+pub struct Ahead {
+    /// Items at most between the consumer's next item and the last one started.
+    pub window: usize,
+    /// Bytes of finished results not yet consumed past which no further item starts.
+    pub bytes: usize,
+}
+
 /// How far the consumer has got, shared with the workers.
 struct Gate {
     /// Items handed to the consumer so far.
     consumed: usize,
+    /// Size of the results finished and not yet consumed.
+    held: usize,
     /// The consumer failed: workers stop.
     stopped: bool,
 }
 
+impl Gate {
+    fn may_start(&self, index: usize, ahead: Ahead) -> bool {
+        self.stopped
+            || index == self.consumed
+            || (index < self.consumed + ahead.window && self.held <= ahead.bytes)
+    }
+}
+
 /// Runs `work` over every item on `threads` threads (each with its own state from `init`)
-/// and hands the results to `consume` in item order, on the calling thread. With one
-/// thread, everything runs on the calling thread, one item after another.
+/// and hands the results to `consume` in item order, on the calling thread; `size` tells
+/// how many bytes a result holds. With one thread, everything runs on the calling thread,
+/// one item after another.
 ///
 /// Stops at the first error of `consume` and returns it; items not yet started are left.
 /// A panic in `work` is passed on once the other workers have stopped.
 pub fn for_each_ordered<T, R, S, E>(
     items: &[T],
     threads: usize,
-    window: usize,
+    ahead: Ahead,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &T) -> R + Sync,
+    size: impl Fn(&R) -> usize + Sync,
     mut consume: impl FnMut(R) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -44,10 +67,14 @@ where
         }
         return Ok(());
     }
-    let window = window.max(1);
+    let ahead = Ahead {
+        window: ahead.window.max(1),
+        ..ahead
+    };
     let next = AtomicUsize::new(0);
     let gate = Mutex::new(Gate {
         consumed: 0,
+        held: 0,
         stopped: false,
     });
     let moved = Condvar::new();
@@ -58,10 +85,10 @@ where
         moved.notify_all();
     };
     std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::channel::<(usize, R)>();
+        let (sender, receiver) = mpsc::channel::<(usize, usize, R)>();
         for _ in 0..threads.min(items.len()) {
             let sender = sender.clone();
-            let (next, gate, moved, init, work) = (&next, &gate, &moved, &init, &work);
+            let (next, gate, moved, init, work, size) = (&next, &gate, &moved, &init, &work, &size);
             scope.spawn(move || {
                 let mut state = init();
                 loop {
@@ -69,9 +96,8 @@ where
                     let Some(item) = items.get(index) else {
                         return;
                     };
-                    // Wait until the item is within `window` of the consumer.
                     let Ok(mut open) = gate.lock() else { return };
-                    while index >= open.consumed + window && !open.stopped {
+                    while !open.may_start(index, ahead) {
                         open = match moved.wait(open) {
                             Ok(open) => open,
                             Err(_) => return,
@@ -81,7 +107,13 @@ where
                         return;
                     }
                     drop(open);
-                    if sender.send((index, work(&mut state, item))).is_err() {
+                    let result = work(&mut state, item);
+                    let bytes = size(&result);
+                    match gate.lock() {
+                        Ok(mut gate) => gate.held += bytes,
+                        Err(_) => return,
+                    }
+                    if sender.send((index, bytes, result)).is_err() {
                         return;
                     }
                 }
@@ -89,21 +121,24 @@ where
         }
         drop(sender);
         // Results that arrived before an earlier one.
-        let mut waiting: BTreeMap<usize, R> = BTreeMap::new();
+        let mut waiting: BTreeMap<usize, (usize, R)> = BTreeMap::new();
         let mut consumed = 0;
-        for (index, result) in receiver {
-            waiting.insert(index, result);
+        for (index, bytes, result) in receiver {
+            waiting.insert(index, (bytes, result));
             let before = consumed;
-            while let Some(result) = waiting.remove(&consumed) {
+            let mut released = 0;
+            while let Some((bytes, result)) = waiting.remove(&consumed) {
                 if let Err(error) = consume(result) {
                     stop();
                     return Err(error);
                 }
                 consumed += 1;
+                released += bytes;
             }
             if consumed != before {
                 if let Ok(mut gate) = gate.lock() {
                     gate.consumed = consumed;
+                    gate.held -= released;
                 }
                 moved.notify_all();
             }
@@ -117,6 +152,14 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    /// Only the window bounds how far workers run ahead.
+    fn window(window: usize) -> Ahead {
+        Ahead {
+            window,
+            bytes: usize::MAX,
+        }
+    }
+
     #[test]
     fn results_come_in_item_order_whatever_the_thread_count() {
         let items: Vec<u64> = (0..500).collect();
@@ -125,7 +168,7 @@ mod tests {
             let outcome: Result<(), ()> = for_each_ordered(
                 &items,
                 threads,
-                4,
+                window(4),
                 || 0u64,
                 |calls, &item| {
                     *calls += 1;
@@ -135,6 +178,7 @@ mod tests {
                     }
                     item * 3
                 },
+                |_| 8,
                 |result| {
                     seen.push(result);
                     Ok(())
@@ -149,25 +193,61 @@ mod tests {
     fn workers_stay_within_the_window() {
         let items: Vec<usize> = (0..300).collect();
         let consumed = AtomicUsize::new(0);
-        let ahead = AtomicUsize::new(0);
-        let window = 5;
+        let furthest = AtomicUsize::new(0);
         let outcome: Result<(), ()> = for_each_ordered(
             &items,
             3,
-            window,
+            window(5),
             || (),
             |_, &item| {
                 let distance = item - consumed.load(Ordering::SeqCst);
-                ahead.fetch_max(distance, Ordering::SeqCst);
+                furthest.fetch_max(distance, Ordering::SeqCst);
                 item
             },
+            |_| 0,
             |item| {
                 consumed.store(item + 1, Ordering::SeqCst);
                 Ok(())
             },
         );
         assert_eq!(outcome, Ok(()));
-        assert!(ahead.load(Ordering::SeqCst) < window);
+        assert!(furthest.load(Ordering::SeqCst) < 5);
+    }
+
+    #[test]
+    fn heavy_results_hold_the_workers_back() {
+        // Every result holds 100 bytes, the budget is 150: once two results wait, only the
+        // item the consumer needs next may start.
+        let items: Vec<usize> = (0..200).collect();
+        let consumed = AtomicUsize::new(0);
+        let furthest = AtomicUsize::new(0);
+        let outcome: Result<(), ()> = for_each_ordered(
+            &items,
+            4,
+            Ahead {
+                window: 1000,
+                bytes: 150,
+            },
+            || (),
+            |_, &item| {
+                let distance = item - consumed.load(Ordering::SeqCst);
+                furthest.fetch_max(distance, Ordering::SeqCst);
+                if item % 10 == 0 {
+                    // A slow item, which the others would run far past without the budget.
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                item
+            },
+            |_| 100,
+            |item| {
+                consumed.store(item + 1, Ordering::SeqCst);
+                Ok(())
+            },
+        );
+        assert_eq!(outcome, Ok(()));
+        // Started while at most two results were held (the budget), plus one item per other
+        // worker that passed the gate just before.
+        assert!(furthest.load(Ordering::SeqCst) <= 2 + 4, "{furthest:?}");
     }
 
     #[test]
@@ -180,12 +260,13 @@ mod tests {
             let outcome = for_each_ordered(
                 &items,
                 threads,
-                4,
+                window(4),
                 || (),
                 |_, &item| {
                     started.fetch_add(1, Ordering::SeqCst);
                     item
                 },
+                |_| 0,
                 |item| {
                     if item == 20 {
                         return Err(format!("stopped at {item}"));
@@ -208,9 +289,10 @@ mod tests {
             let outcome: Result<(), ()> = for_each_ordered(
                 &items,
                 2,
-                4,
+                window(4),
                 || (),
                 |_, &item| item,
+                |_| 1,
                 |item| {
                     seen.push(item);
                     Ok(())
