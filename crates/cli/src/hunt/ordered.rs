@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 /// How far workers may run ahead of the consumer.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +30,25 @@ struct Gate {
     held: usize,
     /// The consumer failed: workers stop.
     stopped: bool,
+}
+
+/// Stops every worker when the one holding it panics: the item it was working on never
+/// arrives, so the others would wait for the consumer forever instead of ending and letting
+/// the panic pass on.
+struct StopOnPanic<'a> {
+    gate: &'a Mutex<Gate>,
+    moved: &'a Condvar,
+}
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut gate = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
+            gate.stopped = true;
+            drop(gate);
+            self.moved.notify_all();
+        }
+    }
 }
 
 impl Gate {
@@ -90,6 +109,7 @@ where
             let sender = sender.clone();
             let (next, gate, moved, init, work, size) = (&next, &gate, &moved, &init, &work, &size);
             scope.spawn(move || {
+                let _stop_on_panic = StopOnPanic { gate, moved };
                 let mut state = init();
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
@@ -279,6 +299,28 @@ mod tests {
             assert_eq!(taken, (0..20).collect::<Vec<_>>());
             // Nothing beyond the window was started.
             assert!(started.load(Ordering::SeqCst) <= 21 + 4 + threads);
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_work_is_passed_on_not_waited_for() {
+        let items: Vec<usize> = (0..1000).collect();
+        for threads in [1, 2, 4] {
+            let outcome = std::panic::catch_unwind(|| {
+                let _: Result<(), ()> = for_each_ordered(
+                    &items,
+                    threads,
+                    window(3),
+                    || (),
+                    |_, &item| {
+                        assert!(item != 10, "item 10 is bad");
+                        item
+                    },
+                    |_| 0,
+                    |_| Ok(()),
+                );
+            });
+            assert!(outcome.is_err(), "{threads} threads");
         }
     }
 
