@@ -318,16 +318,24 @@ impl Unit<'_> {
                 event.recovered = recovered;
                 self.stats.events += 1;
                 // Rendered at most once, however many alerts the record raises.
-                let rendered = OnceCell::new();
-                let render = || {
-                    rendered
-                        .get_or_init(|| {
-                            let json = AssertUnwindSafe(|| record.clone().into_json_bytes());
-                            catch_unwind(json).ok()?.ok().map(|json| json.data)
-                        })
-                        .as_deref()
-                };
-                on_event(event.event_rendered(&render))?;
+                let json = LazyJson::new(|| {
+                    match catch_unwind(AssertUnwindSafe(|| record.clone().into_json_bytes())) {
+                        Ok(Ok(rendered)) => Ok(rendered.data),
+                        Ok(Err(e)) => Err(error_chain(&e)),
+                        Err(panic) => Err(format!("panic: {}", panic_message(&*panic))),
+                    }
+                });
+                let render = || json.get();
+                let flow = on_event(event.event_rendered(&render));
+                // The fields were read and matched; only the text for the alerts is missing.
+                if let Some(reason) = json.failure() {
+                    let reason = format!(
+                        "its JSON rendering failed ({reason}); its fields were matched and its \
+                         alerts show the event as null"
+                    );
+                    self.problem(record_location, ProblemKind::EvtxRecord(reason));
+                }
+                flow?;
                 continue;
             }
             let rendered = match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
@@ -361,6 +369,35 @@ impl Unit<'_> {
     }
 }
 
+/// A record's JSON text, rendered on the first request and kept; remembers why rendering
+/// failed, so that the failure is reported rather than lost.
+struct LazyJson<F> {
+    render: F,
+    rendered: OnceCell<Result<Vec<u8>, String>>,
+}
+
+impl<F: Fn() -> Result<Vec<u8>, String>> LazyJson<F> {
+    fn new(render: F) -> Self {
+        LazyJson {
+            render,
+            rendered: OnceCell::new(),
+        }
+    }
+
+    /// The JSON text, rendered now if it was not yet; `None` when rendering failed.
+    fn get(&self) -> Option<&[u8]> {
+        self.rendered.get_or_init(&self.render).as_deref().ok()
+    }
+
+    /// Why rendering failed, if it was asked for and failed.
+    fn failure(&self) -> Option<&str> {
+        match self.rendered.get() {
+            Some(Err(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
 /// Where an `evtx` record error points.
 fn record_location(chunk: u64, error: &EvtxError) -> Location {
     match *error {
@@ -390,8 +427,33 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{CHUNK_SIZE, all_zero, read_chunk};
+    use super::{CHUNK_SIZE, LazyJson, all_zero, read_chunk};
+    use std::cell::Cell;
     use std::io::Write;
+
+    #[test]
+    fn json_is_rendered_once_on_request_and_a_failure_is_kept() {
+        let calls = Cell::new(0);
+        let ok = LazyJson::new(|| {
+            calls.set(calls.get() + 1);
+            Ok(b"{}".to_vec())
+        });
+        assert_eq!(ok.failure(), None);
+        assert_eq!(calls.get(), 0, "not rendered before it is asked for");
+        assert_eq!(ok.get(), Some(&b"{}"[..]));
+        assert_eq!(ok.get(), Some(&b"{}"[..]));
+        assert_eq!(calls.get(), 1);
+        assert_eq!(ok.failure(), None);
+
+        let failing = LazyJson::new(|| Err("budget exceeded".to_string()));
+        assert_eq!(
+            failing.failure(),
+            None,
+            "nothing failed before it was asked for"
+        );
+        assert_eq!(failing.get(), None);
+        assert_eq!(failing.failure(), Some("budget exceeded"));
+    }
 
     #[test]
     fn a_short_read_leaves_zeroes_not_the_previous_chunk() {

@@ -264,6 +264,22 @@ mod tests {
     }
 
     #[test]
+    fn a_string_is_empty_when_evtx_would_read_it_as_empty() {
+        // `evtx` cuts at the first NUL: a string that starts with one is empty.
+        let is_empty = |bytes: &[u8]| super::super::is_empty(&Sub::Utf16(bytes));
+        assert!(is_empty(&[]));
+        assert!(is_empty(&[0, 0]));
+        assert!(is_empty(&[0, 0, 0x41, 0]));
+        assert!(!is_empty(&[0x41, 0]));
+        assert!(!is_empty(&[0x41, 0, 0, 0]));
+        // Values of other kinds are never empty strings.
+        assert!(!super::super::is_empty(&Sub::Sid(&[
+            1, 0, 0, 0, 0, 0, 0, 5
+        ])));
+        assert!(super::super::is_empty(&Sub::Value(BinXmlValue::NullType)));
+    }
+
+    #[test]
     fn an_inline_definition_is_skipped_and_the_stream_may_end_anyhow_after_its_end() {
         // The definition starts right after the instance's own fields: offset 4 + 10.
         let values: &[(u8, &[u8])] = &[(0x06, &[5, 0])];
