@@ -297,8 +297,10 @@ impl Lowerer<'_, '_> {
                 let flags = *flags;
                 let pattern = pattern.clone();
                 return self.table.atom(field, key, move |table| {
-                    // Parse now (errors make the rule a problem); build on first use.
-                    let hints = crate::regex_hint::analyze(&pattern, flags).map_err(|error| {
+                    // Parse now, in the flavour it is built in (errors make the rule a
+                    // problem); build on first use.
+                    let flavored = crate::regex_flavor::ascii_perl_classes(&pattern);
+                    let hints = crate::regex_hint::analyze(&flavored, flags).map_err(|error| {
                         ProblemKind::Regex {
                             pattern: pattern.clone(),
                             error,
