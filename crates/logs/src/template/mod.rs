@@ -31,7 +31,9 @@ use evtx::binxml::value_variant::BinXmlValue;
 use crate::event::{Entry, EventBuf, Span, name_key};
 use crate::{Layout, ValueKind};
 
+mod cursor;
 mod values;
+use cursor::Cursor;
 use values::{Instance, Sub, read_instance};
 
 /// Bytes before a template definition's BinXML: next-definition offset, GUID, data size.
@@ -270,9 +272,7 @@ impl Shape {
         let start = (offset as usize).checked_add(DEFINITION_HEADER_SIZE)?;
         let end = start + definition_body(chunk, offset)?.len();
         let mut reader = Reader {
-            chunk,
-            pos: start,
-            end,
+            at: Cursor::new(chunk, start, end)?,
             outside: Vec::new(),
         };
         let root = reader.fragment()?;
@@ -649,65 +649,37 @@ struct Element {
 /// A cursor over a definition's BinXML tokens; every read is bounds-checked and a token this
 /// module does not read ends the parse with `None`.
 struct Reader<'c> {
-    chunk: &'c [u8],
-    pos: usize,
-    end: usize,
+    at: Cursor<'c>,
     /// Names referenced elsewhere than where they are read.
     outside: OutsideNames,
 }
 
 impl Reader<'_> {
-    fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let end = self.pos.checked_add(N)?;
-        if end > self.end {
-            return None;
-        }
-        let bytes = self.chunk.get(self.pos..end)?.try_into().ok()?;
-        self.pos = end;
-        Some(bytes)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.bytes::<1>().map(|[b]| b)
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        self.bytes().map(u16::from_le_bytes)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        self.bytes().map(u32::from_le_bytes)
-    }
-
-    fn peek(&self) -> Option<u8> {
-        (self.pos < self.end).then(|| self.chunk.get(self.pos).copied())?
-    }
-
     /// `FragmentHeader Element [EOF]`.
     fn fragment(&mut self) -> Option<Element> {
-        if self.u8()? != 0x0f {
+        if self.at.u8()? != 0x0f {
             return None;
         }
-        self.bytes::<3>()?;
-        let token = self.u8()?;
+        self.at.bytes::<3>()?;
+        let token = self.at.u8()?;
         if token & !0x40 != 0x01 {
             return None;
         }
         let root = self.element(token, 0)?;
-        matches!(self.peek(), None | Some(0x00)).then_some(root)
+        matches!(self.at.peek(), None | Some(0x00)).then_some(root)
     }
 
     /// A name reference: an offset into the chunk, whose name is stored there (right here
     /// when the offset is the current position, which the reader then skips).
     fn name(&mut self) -> Option<String> {
-        let offset = self.u32()? as usize;
-        let (name, count) = name_at(self.chunk, offset)?;
-        if offset == self.pos {
+        let offset = self.at.u32()? as usize;
+        let (name, count) = name_at(self.at.chunk, offset)?;
+        if offset == self.at.pos {
             // Link, hash, count, the characters and their NUL.
-            self.pos = self.pos.checked_add(6 + 2 + count * 2 + 2)?;
+            self.at.pos = self.at.pos.checked_add(6 + 2 + count * 2 + 2)?;
         } else {
             self.outside
-                .push((offset, name_entry(self.chunk, offset)?.into()));
+                .push((offset, name_entry(self.at.chunk, offset)?.into()));
         }
         Some(name)
     }
@@ -717,28 +689,28 @@ impl Reader<'_> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let dependency = Some(self.u16()?).filter(|&d| d != NO_DEPENDENCY);
-        let _size = self.u32()?;
+        let dependency = Some(self.at.u16()?).filter(|&d| d != NO_DEPENDENCY);
+        let _size = self.at.u32()?;
         let name = self.name()?;
         let mut attributes = Vec::new();
         if token & 0x40 != 0 {
-            let _size = self.u32()?;
-            while matches!(self.peek()?, 0x06 | 0x46) {
-                self.pos += 1;
+            let _size = self.at.u32()?;
+            while matches!(self.at.peek()?, 0x06 | 0x46) {
+                self.at.pos += 1;
                 let name = self.name()?;
                 let mut value = Vec::new();
-                while matches!(self.peek()?, 0x05 | 0x45 | 0x0d | 0x0e) {
-                    let token = self.u8()?;
+                while matches!(self.at.peek()?, 0x05 | 0x45 | 0x0d | 0x0e) {
+                    let token = self.at.u8()?;
                     value.push(self.leaf(token)?);
                 }
                 attributes.push((name, value));
             }
         }
         let mut children = Vec::new();
-        match self.u8()? {
+        match self.at.u8()? {
             0x03 => {}
             0x02 => loop {
-                match self.u8()? {
+                match self.at.u8()? {
                     0x04 => break,
                     token @ (0x01 | 0x41) => {
                         children.push(Node::Element(self.element(token, depth + 1)?));
@@ -761,20 +733,15 @@ impl Reader<'_> {
     fn leaf(&mut self, token: u8) -> Option<Node> {
         match token {
             0x05 | 0x45 => {
-                if self.u8()? != 0x01 {
+                if self.at.u8()? != 0x01 {
                     return None;
                 }
-                let count = usize::from(self.u16()?);
-                let start = self.pos;
-                self.pos = start.checked_add(count * 2)?;
-                if self.pos > self.end {
-                    return None;
-                }
-                Some(Node::Text(utf16(self.chunk.get(start..self.pos)?)?))
+                let count = usize::from(self.at.u16()?);
+                Some(Node::Text(utf16(self.at.take(count.checked_mul(2)?)?)?))
             }
             0x0d | 0x0e => {
-                let index = self.u16()?;
-                let _type = self.u8()?;
+                let index = self.at.u16()?;
+                let _type = self.at.u8()?;
                 Some(Node::Slot(index))
             }
             _ => None,

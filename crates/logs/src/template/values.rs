@@ -10,6 +10,7 @@
 //! before; so a value read here is always one `evtx` reads the same way, which
 //! `tests/evtx_direct.rs` and the `logs_evtx` fuzz target check against `evtx`'s rendering.
 
+use super::Cursor;
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::binxml::value_variant::FileTime;
 
@@ -46,11 +47,7 @@ const END_OF_STREAM: u8 = 0x00;
 /// Reads the one template instance that the BinXML stream at `chunk[start..start + len]` is,
 /// or `None` when the stream is anything else (see the module docs).
 pub(crate) fn read_instance(chunk: &[u8], start: usize, len: usize) -> Option<Instance<'_>> {
-    let end = start.checked_add(len)?;
-    let mut at = Cursor {
-        chunk: chunk.get(..end)?,
-        pos: start,
-    };
+    let mut at = Cursor::new(chunk, start, start.checked_add(len)?)?;
     if at.peek()? == FRAGMENT_HEADER {
         at.take(4)?;
     }
@@ -76,7 +73,7 @@ pub(crate) fn read_instance(chunk: &[u8], start: usize, len: usize) -> Option<In
         values.push(value(descriptor[2], bytes)?);
     }
     // Nothing may follow but the end of the stream (after which `evtx` reads nothing).
-    match at.chunk.get(at.pos..)? {
+    match at.rest() {
         [] | [END_OF_STREAM, ..] => Some(Instance { def_offset, values }),
         _ => None,
     }
@@ -128,32 +125,6 @@ fn value(kind: u8, bytes: &[u8]) -> Option<Sub<'_>> {
 /// `bytes` as an array of exactly `N` bytes.
 fn fixed<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
     bytes.try_into().ok()
-}
-
-/// A bounds-checked reader over a chunk.
-struct Cursor<'a> {
-    chunk: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let bytes = self.chunk.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(bytes)
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.chunk.get(self.pos).copied()
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(fixed(self.take(4)?)?))
-    }
 }
 
 #[cfg(test)]
