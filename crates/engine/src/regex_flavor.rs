@@ -53,14 +53,8 @@ fn rewrite(ast: &mut Ast) -> bool {
         Ast::ClassBracketed(class) => rewrite_set(&mut class.kind),
         Ast::Repetition(repetition) => rewrite(&mut repetition.ast),
         Ast::Group(group) => rewrite(&mut group.ast),
-        Ast::Alternation(alternation) => alternation
-            .asts
-            .iter_mut()
-            .fold(false, |any, ast| rewrite(ast) | any),
-        Ast::Concat(concat) => concat
-            .asts
-            .iter_mut()
-            .fold(false, |any, ast| rewrite(ast) | any),
+        Ast::Alternation(alternation) => rewrite_all(&mut alternation.asts, rewrite),
+        Ast::Concat(concat) => rewrite_all(&mut concat.asts, rewrite),
         Ast::Empty(_)
         | Ast::Flags(_)
         | Ast::Literal(_)
@@ -68,6 +62,13 @@ fn rewrite(ast: &mut Ast) -> bool {
         | Ast::Assertion(_)
         | Ast::ClassUnicode(_) => false,
     }
+}
+
+/// Rewrites every one of `items` (none is skipped once one was rewritten); whether any was.
+fn rewrite_all<T>(items: &mut [T], rewrite: fn(&mut T) -> bool) -> bool {
+    items
+        .iter_mut()
+        .fold(false, |any, item| rewrite(item) | any)
 }
 
 fn rewrite_set(set: &mut ClassSet) -> bool {
@@ -84,10 +85,7 @@ fn rewrite_item(item: &mut ClassSetItem) -> bool {
             true
         }
         ClassSetItem::Bracketed(class) => rewrite_set(&mut class.kind),
-        ClassSetItem::Union(union) => union
-            .items
-            .iter_mut()
-            .fold(false, |any, item| rewrite_item(item) | any),
+        ClassSetItem::Union(union) => rewrite_all(&mut union.items, rewrite_item),
         ClassSetItem::Empty(_)
         | ClassSetItem::Literal(_)
         | ClassSetItem::Range(_)
