@@ -1,14 +1,21 @@
 //! Read a range of an EVTX file's chunks, one 64 KiB chunk in memory at a time.
 //!
-//! A record that is one template instance of a simple shape is filled straight from its
-//! substitution values ([`crate::template`]); any other record is rendered to JSON by the
-//! `evtx` crate (its public chunk API) and flattened like any nested Windows JSON event. Both
-//! give the same fields (`tests/evtx_direct.rs`); the JSON text of a directly read record is
-//! rendered only when asked for (an alert). Chunks are read at their fixed offsets, in file
-//! order, so a file splits into independent work units; a damaged chunk, record or file
-//! header is reported and skipped, and a panic inside `evtx` costs the rest of its chunk only.
+//! A chunk's records are found by walking their headers as `evtx`'s record iterator does
+//! ([`RecordWalk`]). A record that is one template instance of a simple shape is filled
+//! straight from its substitution values ([`crate::template`]); any other record is taken
+//! from `evtx`'s iterator, rendered to JSON and flattened like any nested Windows JSON event.
+//! Both give the same fields (`tests/evtx_direct.rs`). The iterator builds every record's
+//! content as it passes it, which costs more than filling the event, so it is advanced only
+//! as far as a record that needs it ([`EvtxRecords`]): one read through JSON, or one whose
+//! JSON text an alert asks for. Where the walk meets a record header it cannot read, the rest
+//! of the chunk is left to the iterator, which reports it and finds the records after it.
+//!
+//! Chunks are read at their fixed offsets, in file order, so a file splits into independent
+//! work units; a damaged chunk, record or file header is reported and skipped. A panic inside
+//! `evtx` is reported; it costs the records of its chunk that still needed `evtx`, each
+//! reported too.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::fs::File;
 use std::ops::{ControlFlow, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,11 +23,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
+use evtx::{
+    EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, EvtxRecordHeader, IterChunkRecords,
+    ParserSettings,
+};
 
 use crate::flatten::flatten_event;
 use crate::problem::{Location, ProblemKind, ReadError, ReadProblem, UnitStats, error_chain};
-use crate::template::{Shapes, fill_record};
+use crate::template::{Shapes, fill_record, fill_record_bytes};
 use crate::{Event, EventBuf, Layout, LayoutChoice, ReadOptions};
 
 /// Size of the file header block that precedes the first chunk.
@@ -63,6 +73,7 @@ pub(crate) fn read_evtx(
         stats: UnitStats::default(),
         validate_checksums: read.options.validate_checksums,
         evtx_json: read.options.evtx_json,
+        recover_records: read.options.recover_records,
         shapes,
         on_problem,
     };
@@ -176,6 +187,9 @@ struct Unit<'a> {
     validate_checksums: bool,
     /// Render every record to JSON ([`ReadOptions::evtx_json`]).
     evtx_json: bool,
+    /// Carve stale records too ([`ReadOptions::recover_records`]): every record goes through
+    /// `evtx`'s iterator, which finds them.
+    recover_records: bool,
     /// The template shapes seen so far.
     shapes: &'a mut Shapes,
     on_problem: &'a mut dyn FnMut(ReadProblem),
@@ -272,11 +286,45 @@ impl Unit<'_> {
                 return ControlFlow::Continue(());
             }
         };
-        let mut records = parsed.iter();
+        let (data, header) = (parsed.data, parsed.header);
+        let records = RefCell::new(EvtxRecords::new(data, parsed.iter()));
         // A record of this chunk re-pointed at nested template instances.
         let mut probe = None;
+        let this = (chunk, available);
+        if !self.evtx_json && !self.recover_records {
+            let mut walk = RecordWalk::new(data, header);
+            loop {
+                match walk.next() {
+                    None => return ControlFlow::Continue(()),
+                    Some(Walked::Record(raw)) => {
+                        let step =
+                            self.raw_record(this, &raw, &records, &mut probe, event, on_event);
+                        if let Some(flow) = chunk_flow(step) {
+                            return flow;
+                        }
+                    }
+                    // The rest of the chunk is left to `evtx`, which reports what is wrong
+                    // there and finds the records after it.
+                    Some(Walked::Unusual(offset)) => {
+                        records.borrow_mut().skip_before(offset);
+                        break;
+                    }
+                }
+            }
+        }
+        let mut records = records.into_inner();
+        if records.panicked {
+            let reason = "the records after the last one read were not read: the evtx crate \
+                          panicked earlier in this chunk";
+            self.problem(location, ProblemKind::EvtxChunk(reason.into()));
+            return ControlFlow::Continue(());
+        }
         loop {
-            let record = match catch_unwind(AssertUnwindSafe(|| records.next())) {
+            let record = match records.next() {
+                Err(panic) => {
+                    self.problem(location, ProblemKind::EvtxPanic(panic));
+                    return ControlFlow::Continue(());
+                }
                 Ok(None) => return ControlFlow::Continue(()),
                 Ok(Some(Ok(record))) => record,
                 Ok(Some(Err(e))) => {
@@ -286,86 +334,360 @@ impl Unit<'_> {
                     );
                     continue;
                 }
-                Err(panic) => {
-                    self.problem(location, ProblemKind::EvtxPanic(panic_message(&*panic)));
-                    return ControlFlow::Continue(());
-                }
             };
-            let record_location = Location::Record {
-                chunk,
-                record_id: Some(record.event_record_id),
-                offset: record.binxml_offset.checked_sub(RECORD_HEADER_SIZE),
-            };
-            // In a truncated file, a record that runs past the end was read from zeroes.
-            let record_end = record.binxml_offset + u64::from(record.binxml_size) + 4;
-            if record_end > available as u64 {
-                let reason = "the record runs past the end of the file".to_string();
-                self.problem(record_location, ProblemKind::EvtxRecord(reason));
-                continue;
+            let step = self.record(this, record, &mut probe, event, on_event);
+            if let Some(flow) = chunk_flow(step) {
+                return flow;
             }
-            let recovered = record.recovered;
-            // Carved records go the JSON way, whose checks reject the damaged ones.
-            let direct = !self.evtx_json && !recovered && {
-                let shapes = &mut *self.shapes;
-                // A panic here is left to the JSON path, which reports it.
-                catch_unwind(AssertUnwindSafe(|| {
-                    fill_record(&record, &mut probe, shapes, event).is_ok()
-                }))
-                .unwrap_or(false)
-            };
-            if direct {
-                event.location = record_location;
-                event.recovered = recovered;
-                self.stats.events += 1;
-                // Rendered at most once, however many alerts the record raises.
-                let json = LazyJson::new(|| {
-                    match catch_unwind(AssertUnwindSafe(|| record.clone().into_json_bytes())) {
-                        Ok(Ok(rendered)) => Ok(rendered.data),
-                        Ok(Err(e)) => Err(error_chain(&e)),
-                        Err(panic) => Err(format!("panic: {}", panic_message(&*panic))),
-                    }
-                });
-                let render = || json.get();
-                let flow = on_event(event.event_rendered(&render));
-                // The fields were read and matched; only the text for the alerts is missing.
-                if let Some(reason) = json.failure() {
-                    let reason = format!(
-                        "its JSON rendering failed ({reason}); its fields were matched and its \
-                         alerts show the event as null"
-                    );
-                    self.problem(record_location, ProblemKind::EvtxRecord(reason));
+        }
+    }
+
+    /// A record found by [`RecordWalk`]: filled from its bytes when it has the common layout,
+    /// its JSON rendered by `evtx` only if an alert asks for it; else read through `evtx`.
+    fn raw_record<'c>(
+        &mut self,
+        (chunk, available): (u64, usize),
+        raw: &RawRecord,
+        records: &RefCell<EvtxRecords<'c>>,
+        probe: &mut Option<EvtxRecord<'c>>,
+        event: &mut EventBuf,
+        on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<Stop> {
+        let location = raw.location(chunk);
+        if raw.end() > available as u64 {
+            let reason = "the record runs past the end of the file".to_string();
+            self.problem(location, ProblemKind::EvtxRecord(reason));
+            return ControlFlow::Continue(());
+        }
+        let data = records.borrow().data;
+        let shapes = &mut *self.shapes;
+        let stream = (raw.binxml_offset, raw.binxml_size);
+        // A panic here is left to the way through `evtx`, which reports it.
+        let direct = catch_unwind(AssertUnwindSafe(|| {
+            fill_record_bytes(data, stream, shapes, event).is_ok()
+        }))
+        .unwrap_or(false);
+        if !direct {
+            let sought = records.borrow_mut().seek(raw);
+            return match sought {
+                Sought::Found(record) => {
+                    self.record((chunk, available), record, probe, event, on_event)
                 }
-                flow?;
-                continue;
-            }
-            let rendered = match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
-                Ok(Ok(rendered)) => rendered,
-                Ok(Err(e)) => {
-                    self.problem(record_location, ProblemKind::EvtxRecord(error_chain(&e)));
-                    continue;
-                }
-                Err(panic) => {
-                    self.problem(location, ProblemKind::EvtxPanic(panic_message(&*panic)));
-                    return ControlFlow::Continue(());
+                Sought::Failed(reason) => {
+                    self.problem(location, ProblemKind::EvtxRecord(reason));
+                    ControlFlow::Continue(())
                 }
             };
-            let Ok(json) = std::str::from_utf8(&rendered.data) else {
-                let reason = "its JSON rendering is not UTF-8".to_string();
-                self.problem(record_location, ProblemKind::EvtxRecord(reason));
-                continue;
-            };
-            let layout = LayoutChoice::Fixed(Layout::WindowsNested);
-            if let Err(fail) = flatten_event(json, 0, layout, event) {
-                let reason = format!("its JSON rendering could not be read: {}", fail.error);
-                self.problem(record_location, ProblemKind::EvtxRecord(reason));
-                continue;
-            }
+        }
+        event.location = location;
+        event.recovered = false;
+        self.stats.events += 1;
+        // Rendered at most once, however many alerts the record raises.
+        let json = LazyJson::new(|| match records.borrow_mut().seek(raw) {
+            Sought::Found(record) => render(record),
+            Sought::Failed(reason) => Err(reason),
+        });
+        let render = || json.get();
+        let flow = on_event(event.event_rendered(&render));
+        // The fields were read and matched; only the text for the alerts is missing.
+        if let Some(reason) = json.failure() {
+            let reason = format!(
+                "its JSON rendering failed ({reason}); its fields were matched and its alerts \
+                 show the event as null"
+            );
+            self.problem(location, ProblemKind::EvtxRecord(reason));
+        }
+        flow.map_break(|()| Stop::Hunt)
+    }
+
+    /// A record `evtx`'s iterator returned: filled from its template values when it can be,
+    /// else rendered to JSON and flattened.
+    fn record<'c>(
+        &mut self,
+        (chunk, available): (u64, usize),
+        record: EvtxRecord<'c>,
+        probe: &mut Option<EvtxRecord<'c>>,
+        event: &mut EventBuf,
+        on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<Stop> {
+        let record_location = Location::Record {
+            chunk,
+            record_id: Some(record.event_record_id),
+            offset: record.binxml_offset.checked_sub(RECORD_HEADER_SIZE),
+        };
+        // In a truncated file, a record that runs past the end was read from zeroes.
+        let record_end = record.binxml_offset + u64::from(record.binxml_size) + 4;
+        if record_end > available as u64 {
+            let reason = "the record runs past the end of the file".to_string();
+            self.problem(record_location, ProblemKind::EvtxRecord(reason));
+            return ControlFlow::Continue(());
+        }
+        let recovered = record.recovered;
+        // Carved records go the JSON way, whose checks reject the damaged ones.
+        let direct = !self.evtx_json && !recovered && {
+            let shapes = &mut *self.shapes;
+            // A panic here is left to the JSON path, which reports it.
+            catch_unwind(AssertUnwindSafe(|| {
+                fill_record(&record, probe, shapes, event).is_ok()
+            }))
+            .unwrap_or(false)
+        };
+        if direct {
             event.location = record_location;
             event.recovered = recovered;
             self.stats.events += 1;
-            self.stats.evtx_rendered += 1;
-            on_event(event.event(json.as_bytes()))?;
+            // Rendered at most once, however many alerts the record raises.
+            let json = LazyJson::new(|| render(record.clone()));
+            let render = || json.get();
+            let flow = on_event(event.event_rendered(&render));
+            // The fields were read and matched; only the text for the alerts is missing.
+            if let Some(reason) = json.failure() {
+                let reason = format!(
+                    "its JSON rendering failed ({reason}); its fields were matched and its \
+                     alerts show the event as null"
+                );
+                self.problem(record_location, ProblemKind::EvtxRecord(reason));
+            }
+            return flow.map_break(|()| Stop::Hunt);
         }
+        let rendered = match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
+            Ok(Ok(rendered)) => rendered,
+            Ok(Err(e)) => {
+                self.problem(record_location, ProblemKind::EvtxRecord(error_chain(&e)));
+                return ControlFlow::Continue(());
+            }
+            Err(panic) => {
+                let location = Location::Chunk { chunk };
+                self.problem(location, ProblemKind::EvtxPanic(panic_message(&*panic)));
+                return ControlFlow::Break(Stop::Chunk);
+            }
+        };
+        let Ok(json) = std::str::from_utf8(&rendered.data) else {
+            let reason = "its JSON rendering is not UTF-8".to_string();
+            self.problem(record_location, ProblemKind::EvtxRecord(reason));
+            return ControlFlow::Continue(());
+        };
+        let layout = LayoutChoice::Fixed(Layout::WindowsNested);
+        if let Err(fail) = flatten_event(json, 0, layout, event) {
+            let reason = format!("its JSON rendering could not be read: {}", fail.error);
+            self.problem(record_location, ProblemKind::EvtxRecord(reason));
+            return ControlFlow::Continue(());
+        }
+        event.location = record_location;
+        event.recovered = recovered;
+        self.stats.events += 1;
+        self.stats.evtx_rendered += 1;
+        on_event(event.event(json.as_bytes())).map_break(|()| Stop::Hunt)
+    }
+}
+
+/// What ends the reading of a chunk early.
+enum Stop {
+    /// The `evtx` crate panicked: the rest of the chunk is skipped (reported).
+    Chunk,
+    /// The caller asked to stop the whole read.
+    Hunt,
+}
+
+/// What a chunk's reading returns after a record: `None` to go on to the next record.
+fn chunk_flow(step: ControlFlow<Stop>) -> Option<ControlFlow<()>> {
+    match step {
+        ControlFlow::Continue(()) => None,
+        ControlFlow::Break(Stop::Chunk) => Some(ControlFlow::Continue(())),
+        ControlFlow::Break(Stop::Hunt) => Some(ControlFlow::Break(())),
+    }
+}
+
+/// A record's JSON text as `evtx` renders it, or why it could not.
+fn render(record: EvtxRecord<'_>) -> Result<Vec<u8>, String> {
+    match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
+        Ok(Ok(rendered)) => Ok(rendered.data),
+        Ok(Err(e)) => Err(error_chain(&e)),
+        Err(panic) => Err(format!("panic: {}", panic_message(&*panic))),
+    }
+}
+
+/// A live record found by [`RecordWalk`], before anything of its BinXML is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RawRecord {
+    /// Its offset in the chunk.
+    start: u64,
+    id: u64,
+    binxml_offset: u64,
+    binxml_size: usize,
+}
+
+impl RawRecord {
+    fn location(&self, chunk: u64) -> Location {
+        Location::Record {
+            chunk,
+            record_id: Some(self.id),
+            offset: Some(self.start),
+        }
+    }
+
+    /// Where the record ends, its trailing size copy included.
+    fn end(&self) -> u64 {
+        self.binxml_offset + self.binxml_size as u64 + 4
+    }
+}
+
+/// What [`RecordWalk`] found next.
+#[derive(Debug, PartialEq, Eq)]
+enum Walked {
+    Record(RawRecord),
+    /// Something other than a readable record header where the next record should start.
+    Unusual(u64),
+}
+
+/// Walks a chunk's live records as `evtx`'s record iterator does, without building their
+/// content (which is most of what the iterator costs): the same record header reading
+/// (`EvtxRecordHeader::from_bytes_at`, `record_data_size`) and the same bounds, from the
+/// chunk header to the free space or to the chunk's last record. It stops at the first
+/// record header it cannot read, where the iterator would report an error and look for the
+/// next record: the caller leaves the rest of the chunk to the iterator.
+struct RecordWalk<'c> {
+    data: &'c [u8],
+    last_record_id: u64,
+    live_end: u64,
+    next: Option<u64>,
+}
+
+impl<'c> RecordWalk<'c> {
+    fn new(data: &'c [u8], header: &EvtxChunkHeader) -> Self {
+        RecordWalk {
+            data,
+            last_record_id: header.last_event_record_id,
+            live_end: u64::from(header.free_space_offset).min(data.len() as u64),
+            next: Some(CHUNK_HEADER_SIZE as u64),
+        }
+    }
+}
+
+impl Iterator for RecordWalk<'_> {
+    type Item = Walked;
+
+    fn next(&mut self) -> Option<Walked> {
+        let start = self.next.take()?;
+        if start >= self.live_end {
+            return None;
+        }
+        let header = EvtxRecordHeader::from_bytes_at(self.data, start as usize).ok();
+        let size = header.as_ref().and_then(|h| h.record_data_size().ok());
+        let (Some(header), Some(size)) = (header, size) else {
+            return Some(Walked::Unusual(start));
+        };
+        let binxml_offset = start + RECORD_HEADER_SIZE;
+        if binxml_offset.saturating_add(u64::from(size)) > self.data.len() as u64 {
+            return Some(Walked::Unusual(start));
+        }
+        if header.event_record_id != self.last_record_id {
+            self.next = Some(start + u64::from(header.data_size));
+        }
+        Some(Walked::Record(RawRecord {
+            start,
+            id: header.event_record_id,
+            binxml_offset,
+            binxml_size: size as usize,
+        }))
+    }
+}
+
+/// `evtx`'s record iterator over a chunk, advanced only as far as a record that needs it
+/// (one read through `evtx`, or one whose JSON an alert asks for).
+struct EvtxRecords<'c> {
+    data: &'c [u8],
+    iter: IterChunkRecords<'c>,
+    /// An item the iterator returned before it was asked for.
+    ahead: Option<Result<EvtxRecord<'c>, EvtxError>>,
+    /// The iterator panicked: it gives no more records.
+    panicked: bool,
+}
+
+/// The record [`EvtxRecords::seek`] looked for, or why it has none.
+enum Sought<'c> {
+    Found(EvtxRecord<'c>),
+    Failed(String),
+}
+
+impl<'c> EvtxRecords<'c> {
+    fn new(data: &'c [u8], iter: IterChunkRecords<'c>) -> Self {
+        EvtxRecords {
+            data,
+            iter,
+            ahead: None,
+            panicked: false,
+        }
+    }
+
+    /// The iterator's next item; `Err` with the message when it panics (then, and after,
+    /// nothing more comes).
+    fn next(&mut self) -> Result<Option<Result<EvtxRecord<'c>, EvtxError>>, String> {
+        if let Some(item) = self.ahead.take() {
+            return Ok(Some(item));
+        }
+        if self.panicked {
+            return Ok(None);
+        }
+        match catch_unwind(AssertUnwindSafe(|| self.iter.next())) {
+            Ok(item) => Ok(item),
+            Err(panic) => {
+                self.panicked = true;
+                Err(panic_message(&*panic))
+            }
+        }
+    }
+
+    /// The iterator's record for `raw`, skipping the records before it (read without it,
+    /// so their errors were not theirs to report).
+    fn seek(&mut self, raw: &RawRecord) -> Sought<'c> {
+        if self.panicked && self.ahead.is_none() {
+            return Sought::Failed("the evtx crate panicked earlier in this chunk".into());
+        }
+        loop {
+            match self.next() {
+                Err(panic) => return Sought::Failed(format!("the evtx crate panicked: {panic}")),
+                Ok(None) => {
+                    return Sought::Failed("the evtx crate found no such record".into());
+                }
+                Ok(Some(Ok(record))) if record.binxml_offset < raw.binxml_offset => {}
+                Ok(Some(Ok(record))) if record.binxml_offset == raw.binxml_offset => {
+                    return Sought::Found(record);
+                }
+                Ok(Some(item @ Ok(_))) => {
+                    self.ahead = Some(item);
+                    return Sought::Failed("the evtx crate found no such record".into());
+                }
+                Ok(Some(Err(e))) if is_about(&e, raw) => return Sought::Failed(error_chain(&e)),
+                Ok(Some(Err(_))) => {}
+            }
+        }
+    }
+
+    /// Skip the items of the records before the record header at `offset`, which
+    /// [`RecordWalk`] read, so that the next item is the iterator's for `offset` or later.
+    fn skip_before(&mut self, offset: u64) {
+        loop {
+            match self.next() {
+                Err(_) | Ok(None) => return,
+                Ok(Some(Ok(record))) if record.binxml_offset < offset + RECORD_HEADER_SIZE => {}
+                // A record the walk read whose content `evtx` could not build.
+                Ok(Some(Err(EvtxError::FailedToParseRecord { .. }))) => {}
+                Ok(Some(item)) => {
+                    self.ahead = Some(item);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Whether an error of `evtx`'s iterator is about the record `raw`.
+fn is_about(error: &EvtxError, raw: &RawRecord) -> bool {
+    match *error {
+        EvtxError::FailedToParseRecord { record_id, .. } => record_id == raw.id,
+        EvtxError::FailedToReadRecordAt { offset, .. } => offset == raw.start,
+        _ => false,
     }
 }
 
@@ -427,9 +749,125 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{CHUNK_SIZE, LazyJson, all_zero, read_chunk};
+    use super::{CHUNK_SIZE, LazyJson, RawRecord, RecordWalk, Walked, all_zero, read_chunk};
+    use evtx::err::EvtxError;
+    use evtx::{EvtxChunkData, EvtxChunkHeader, ParserSettings};
     use std::cell::Cell;
     use std::io::Write;
+    use std::sync::Arc;
+
+    /// A FILETIME in 2021.
+    const TIME: u64 = 132_500_000_000_000_000;
+
+    /// A chunk of records `(id, BinXML length, FILETIME)` from offset 512 on, with the given
+    /// last record id and free space offset (`None`: just after the records). The BinXML is
+    /// filler that `evtx` cannot build content from.
+    fn chunk(records: &[(u64, usize, u64)], last_id: u64, free: Option<u32>) -> Vec<u8> {
+        let mut data = vec![0u8; CHUNK_SIZE as usize];
+        data[..8].copy_from_slice(b"ElfChnk\0");
+        let first_id = records.first().map_or(1, |r| r.0);
+        data[8..16].copy_from_slice(&first_id.to_le_bytes());
+        data[16..24].copy_from_slice(&last_id.to_le_bytes());
+        data[24..32].copy_from_slice(&first_id.to_le_bytes());
+        data[32..40].copy_from_slice(&last_id.to_le_bytes());
+        data[40..44].copy_from_slice(&128u32.to_le_bytes());
+        let mut at = 512;
+        for &(id, binxml, filetime) in records {
+            let size = (24 + binxml + 4) as u32;
+            data[at..at + 4].copy_from_slice(b"\x2a\x2a\0\0");
+            data[at + 4..at + 8].copy_from_slice(&size.to_le_bytes());
+            data[at + 8..at + 16].copy_from_slice(&id.to_le_bytes());
+            data[at + 16..at + 24].copy_from_slice(&filetime.to_le_bytes());
+            data[at + 24..at + 24 + binxml].fill(0xee);
+            let end = at + size as usize;
+            data[end - 4..end].copy_from_slice(&size.to_le_bytes());
+            data[44..48].copy_from_slice(&(at as u32).to_le_bytes());
+            at = end;
+        }
+        let free = free.unwrap_or(at as u32);
+        data[48..52].copy_from_slice(&free.to_le_bytes());
+        data
+    }
+
+    fn walk(data: &[u8]) -> Vec<Walked> {
+        let header = EvtxChunkHeader::from_bytes(data).expect("chunk header");
+        RecordWalk::new(data, &header).collect()
+    }
+
+    fn record(start: u64, id: u64, binxml: usize) -> Walked {
+        Walked::Record(RawRecord {
+            start,
+            id,
+            binxml_offset: start + 24,
+            binxml_size: binxml,
+        })
+    }
+
+    /// The record ids `evtx`'s own iterator meets, built or not.
+    fn evtx_ids(data: Vec<u8>) -> Vec<u64> {
+        let mut chunk = EvtxChunkData::new(data, false).expect("chunk");
+        let mut parsed = chunk.parse(Arc::new(ParserSettings::new())).expect("parse");
+        parsed
+            .iter()
+            .map(|item| match item {
+                Ok(record) => record.event_record_id,
+                Err(EvtxError::FailedToParseRecord { record_id, .. }) => record_id,
+                Err(other) => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_walk_finds_the_records_evtx_finds() {
+        // To the free space.
+        let data = chunk(&[(7, 10, TIME), (8, 30, TIME), (9, 4, TIME)], 9, None);
+        assert_eq!(
+            walk(&data),
+            [record(512, 7, 10), record(550, 8, 30), record(608, 9, 4)]
+        );
+        assert_eq!(evtx_ids(data), [7, 8, 9]);
+        // Not past the chunk's last record, whatever the free space says.
+        let data = chunk(
+            &[(7, 10, TIME), (8, 30, TIME), (9, 4, TIME)],
+            8,
+            Some(60_000),
+        );
+        assert_eq!(walk(&data), [record(512, 7, 10), record(550, 8, 30)]);
+        assert_eq!(evtx_ids(data), [7, 8]);
+        // Not into the free space.
+        let data = chunk(&[(7, 10, TIME), (8, 30, TIME)], 8, Some(550));
+        assert_eq!(walk(&data), [record(512, 7, 10)]);
+        assert_eq!(evtx_ids(data), [7]);
+        // An empty chunk.
+        let data = chunk(&[], 0, None);
+        assert_eq!(walk(&data), []);
+        assert_eq!(evtx_ids(data), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn the_walk_stops_where_a_record_header_cannot_be_read() {
+        let records = [(7, 10, TIME), (8, 30, TIME), (9, 4, TIME)];
+        let unusual = [record(512, 7, 10), Walked::Unusual(550)];
+        // No record magic.
+        let mut data = chunk(&records, 9, None);
+        data[550] = 0;
+        assert_eq!(walk(&data), unusual);
+        // A size smaller than a record's header and size copy.
+        let mut data = chunk(&records, 9, None);
+        data[554..558].copy_from_slice(&27u32.to_le_bytes());
+        assert_eq!(walk(&data), unusual);
+        // A size past the chunk's end.
+        let mut data = chunk(&records, 9, None);
+        data[554..558].copy_from_slice(&70_000u32.to_le_bytes());
+        assert_eq!(walk(&data), unusual);
+        // A time `evtx` cannot read.
+        let data = chunk(&[(7, 10, TIME), (8, 30, u64::MAX), (9, 4, TIME)], 9, None);
+        assert_eq!(walk(&data), unusual);
+        // A header cut by the chunk's end.
+        let mut data = chunk(&records, 9, Some(65_535));
+        data.truncate(560);
+        assert_eq!(walk(&data), unusual);
+    }
 
     #[test]
     fn json_is_rendered_once_on_request_and_a_failure_is_kept() {

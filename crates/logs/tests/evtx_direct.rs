@@ -93,3 +93,48 @@ fn template_values_give_the_events_that_json_rendering_gives() {
         }
     }
 }
+
+/// A directly read record's JSON is rendered by `evtx`'s record iterator, advanced only as far
+/// as that record: asking for a few records' JSON, far apart and in chunks where most records
+/// are never asked for, must give each exactly the text that reading every record through
+/// JSON gives.
+#[test]
+fn json_asked_for_some_records_only_is_each_one_s_own() {
+    let Some(shared) = shared() else { return };
+    let folder = shared.join("corpus");
+    let via_json = ReadOptions {
+        evtx_json: true,
+        ..ReadOptions::default()
+    };
+    let (reference, _, _) = read(folder.clone(), &via_json);
+    let sources = discover(&[Input::Path(folder)], &DiscoverOptions::default());
+    let mut scratch = ReadScratch::new();
+    let mut asked = Vec::new();
+    let mut index = 0usize;
+    for source in sources.iter().filter(|s| *s.kind() == SourceKind::Evtx) {
+        for unit in source.units() {
+            read_unit(
+                unit,
+                &ReadOptions::default(),
+                &mut scratch,
+                |event| {
+                    if index % 7 == 3 {
+                        let raw = String::from_utf8_lossy(event.raw_json()).into_owned();
+                        asked.push((index, event.location(), raw));
+                    }
+                    index += 1;
+                    ControlFlow::Continue(())
+                },
+                |_| {},
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(index, reference.len());
+    assert!(asked.len() > 1000, "{}", asked.len());
+    for (index, location, raw) in &asked {
+        let (_, expected) = &reference[*index];
+        assert_eq!(*location, expected.location);
+        assert_eq!(*raw, expected.raw, "{location:?}");
+    }
+}

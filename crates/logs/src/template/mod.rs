@@ -195,13 +195,41 @@ pub(crate) fn fill_record<'c>(
     shapes: &mut Shapes,
     buf: &mut EventBuf,
 ) -> Result<(), Declined> {
-    let chunk = record.chunk.data;
-    let own = instance(
-        record,
-        probe,
-        record.binxml_offset,
-        record.binxml_size as usize,
-    )?;
+    let stream = (record.binxml_offset, record.binxml_size as usize);
+    fill_with(
+        record.chunk.data,
+        stream,
+        shapes,
+        buf,
+        &mut |offset, len| instance(record, probe, offset, len),
+    )
+}
+
+/// Fill `buf` from the record whose BinXML is the `(offset, length)` window `stream` of
+/// `chunk`, reading only the common layout ([`read_instance`]): a record this declines may
+/// still be read by [`fill_record`], which asks `evtx` for the other layouts. Where this
+/// succeeds, [`fill_record`] gives the same event (it tries the same reading first).
+pub(crate) fn fill_record_bytes(
+    chunk: &[u8],
+    stream: (u64, usize),
+    shapes: &mut Shapes,
+    buf: &mut EventBuf,
+) -> Result<(), Declined> {
+    fill_with(chunk, stream, shapes, buf, &mut |offset, len| {
+        read_instance(chunk, offset as usize, len).ok_or(Declined)
+    })
+}
+
+/// Fill `buf` from the record at `stream` of `chunk`, each template instance (the record's
+/// own and a nested one) read by `instance_at(offset, length)`.
+fn fill_with<'c>(
+    chunk: &'c [u8],
+    (offset, len): (u64, usize),
+    shapes: &mut Shapes,
+    buf: &mut EventBuf,
+    instance_at: &mut dyn FnMut(u64, usize) -> Result<Instance<'c>, Declined>,
+) -> Result<(), Declined> {
+    let own = instance_at(offset, len)?;
     let shape = shapes.get(chunk, own.def_offset, Role::Record)?;
     buf.clear();
     buf.layout = Layout::WindowsNested;
@@ -212,7 +240,7 @@ pub(crate) fn fill_record<'c>(
         let offset = offset
             .filter(|&o| o + bytes.len() <= chunk.len())
             .ok_or(Declined)?;
-        let nested = instance(record, probe, offset as u64, bytes.len())?;
+        let nested = instance_at(offset as u64, bytes.len())?;
         let shape = shapes.get(chunk, nested.def_offset, Role::EventChild)?;
         shape.fill(&nested.values, buf, &mut (0..0), &mut |_, _| Err(Declined))
     })?;
