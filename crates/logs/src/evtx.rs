@@ -379,14 +379,27 @@ impl Unit<'_> {
                 }
             };
         }
+        let json = || match records.borrow_mut().seek(raw) {
+            Sought::Found(record) => render(record),
+            Sought::Failed(reason) => Err(reason),
+        };
+        self.direct_event(location, json, event, on_event)
+    }
+
+    /// Hands on an event filled from its record's template values. `json` renders the
+    /// record's JSON text: called only if an alert asks for it, once however many do, and its
+    /// failure is reported.
+    fn direct_event(
+        &mut self,
+        location: Location,
+        json: impl Fn() -> Result<Vec<u8>, String>,
+        event: &mut EventBuf,
+        on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<Stop> {
         event.location = location;
         event.recovered = false;
         self.stats.events += 1;
-        // Rendered at most once, however many alerts the record raises.
-        let json = LazyJson::new(|| match records.borrow_mut().seek(raw) {
-            Sought::Found(record) => render(record),
-            Sought::Failed(reason) => Err(reason),
-        });
+        let json = LazyJson::new(json);
         let render = || json.get();
         let flow = on_event(event.event_rendered(&render));
         // The fields were read and matched; only the text for the alerts is missing.
@@ -433,22 +446,7 @@ impl Unit<'_> {
             .unwrap_or(false)
         };
         if direct {
-            event.location = record_location;
-            event.recovered = recovered;
-            self.stats.events += 1;
-            // Rendered at most once, however many alerts the record raises.
-            let json = LazyJson::new(|| render(record.clone()));
-            let render = || json.get();
-            let flow = on_event(event.event_rendered(&render));
-            // The fields were read and matched; only the text for the alerts is missing.
-            if let Some(reason) = json.failure() {
-                let reason = format!(
-                    "its JSON rendering failed ({reason}); its fields were matched and its \
-                     alerts show the event as null"
-                );
-                self.problem(record_location, ProblemKind::EvtxRecord(reason));
-            }
-            return flow.map_break(|()| Stop::Hunt);
+            return self.direct_event(record_location, || render(record.clone()), event, on_event);
         }
         let rendered = match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
             Ok(Ok(rendered)) => rendered,
