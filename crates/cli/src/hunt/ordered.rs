@@ -209,65 +209,59 @@ mod tests {
         }
     }
 
-    #[test]
-    fn workers_stay_within_the_window() {
-        let items: Vec<usize> = (0..300).collect();
+    /// Runs items `0..count`, each result holding `size` bytes and every tenth item slow when
+    /// `slow` is set; returns how far past the next item to consume any item started.
+    fn furthest_start(
+        count: usize,
+        threads: usize,
+        ahead: Ahead,
+        size: usize,
+        slow: bool,
+    ) -> usize {
+        let items: Vec<usize> = (0..count).collect();
         let consumed = AtomicUsize::new(0);
         let furthest = AtomicUsize::new(0);
         let outcome: Result<(), ()> = for_each_ordered(
             &items,
-            3,
-            window(5),
+            threads,
+            ahead,
             || (),
             |_, &item| {
                 let distance = item - consumed.load(Ordering::SeqCst);
                 furthest.fetch_max(distance, Ordering::SeqCst);
+                if slow && item % 10 == 0 {
+                    // A slow item, which the others would run far past without a bound.
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
                 item
             },
-            |_| 0,
+            |_| size,
             |item| {
                 consumed.store(item + 1, Ordering::SeqCst);
                 Ok(())
             },
         );
         assert_eq!(outcome, Ok(()));
-        assert!(furthest.load(Ordering::SeqCst) < 5);
+        furthest.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn workers_stay_within_the_window() {
+        assert!(furthest_start(300, 3, window(5), 0, false) < 5);
     }
 
     #[test]
     fn heavy_results_hold_the_workers_back() {
         // Every result holds 100 bytes, the budget is 150: once two results wait, only the
         // item the consumer needs next may start.
-        let items: Vec<usize> = (0..200).collect();
-        let consumed = AtomicUsize::new(0);
-        let furthest = AtomicUsize::new(0);
-        let outcome: Result<(), ()> = for_each_ordered(
-            &items,
-            4,
-            Ahead {
-                window: 1000,
-                bytes: 150,
-            },
-            || (),
-            |_, &item| {
-                let distance = item - consumed.load(Ordering::SeqCst);
-                furthest.fetch_max(distance, Ordering::SeqCst);
-                if item % 10 == 0 {
-                    // A slow item, which the others would run far past without the budget.
-                    std::thread::sleep(std::time::Duration::from_millis(2));
-                }
-                item
-            },
-            |_| 100,
-            |item| {
-                consumed.store(item + 1, Ordering::SeqCst);
-                Ok(())
-            },
-        );
-        assert_eq!(outcome, Ok(()));
+        let ahead = Ahead {
+            window: 1000,
+            bytes: 150,
+        };
+        let furthest = furthest_start(200, 4, ahead, 100, true);
         // Started while at most two results were held (the budget), plus one item per other
         // worker that passed the gate just before.
-        assert!(furthest.load(Ordering::SeqCst) <= 2 + 4, "{furthest:?}");
+        assert!(furthest <= 2 + 4, "{furthest}");
     }
 
     #[test]

@@ -510,33 +510,20 @@ fn times_and_sids_are_written_as_evtx_writes_them() {
         let mut text = String::new();
         push_filetime(filetime, &mut text).then_some(text)
     };
-    assert_eq!(time(0).as_deref(), Some("1601-01-01T00:00:00.0000000Z"));
-    assert_eq!(
-        time(131_976_344_651_234_567).as_deref(),
-        Some("2019-03-21T09:34:25.1234567Z")
-    );
-    assert_eq!(
-        time(126_227_808_000_000_000).as_deref(),
-        Some("2001-01-01T00:00:00.0000000Z")
-    );
-    // Leap days: of a leap year, of a century that is one, not of one that is not.
-    assert_eq!(
-        time(125_962_560_000_000_000).as_deref(),
-        Some("2000-02-29T00:00:00.0000000Z")
-    );
-    assert_eq!(
-        time(125_963_423_990_000_000).as_deref(),
-        Some("2000-02-29T23:59:59.0000000Z")
-    );
-    assert_eq!(
-        time(94_405_824_000_000_000).as_deref(),
-        Some("1900-03-01T00:00:00.0000000Z")
-    );
-    // The last time `jiff` represents; past it, `evtx`'s own formatting is used.
-    assert_eq!(
-        time(2_650_466_808_009_999_999).as_deref(),
-        Some("9999-12-30T22:00:00.9999999Z")
-    );
+    for (filetime, expected) in [
+        (0, "1601-01-01T00:00:00.0000000Z"),
+        (131_976_344_651_234_567, "2019-03-21T09:34:25.1234567Z"),
+        (126_227_808_000_000_000, "2001-01-01T00:00:00.0000000Z"),
+        // Leap days: of a leap year that is a century, and none in 1900 (not a leap year).
+        (125_962_560_000_000_000, "2000-02-29T00:00:00.0000000Z"),
+        (125_963_423_990_000_000, "2000-02-29T23:59:59.0000000Z"),
+        (94_405_823_990_000_000, "1900-02-28T23:59:59.0000000Z"),
+        (94_405_824_000_000_000, "1900-03-01T00:00:00.0000000Z"),
+        // The last time `jiff` represents; past it, `evtx`'s own formatting is used.
+        (2_650_466_808_009_999_999, "9999-12-30T22:00:00.9999999Z"),
+    ] {
+        assert_eq!(time(filetime).as_deref(), Some(expected), "{filetime}");
+    }
     assert_eq!(time(2_650_466_808_010_000_000), None);
     assert_eq!(time(2_650_467_743_999_999_999), None);
     assert_eq!(time(u64::MAX), None);
