@@ -342,6 +342,18 @@ impl Unit<'_> {
         }
     }
 
+    /// Whether the record at `location`, which ends at chunk offset `end`, runs past the
+    /// `available` bytes the file had for its chunk (reported: in a truncated file, the rest
+    /// was read from zeroes).
+    fn past_the_end(&mut self, location: Location, end: u64, available: usize) -> bool {
+        let past = end > available as u64;
+        if past {
+            let reason = "the record runs past the end of the file".to_string();
+            self.problem(location, ProblemKind::EvtxRecord(reason));
+        }
+        past
+    }
+
     /// A record found by [`RecordWalk`]: filled from its bytes when it has the common layout,
     /// its JSON rendered by `evtx` only if an alert asks for it; else read through `evtx`.
     fn raw_record<'c>(
@@ -354,9 +366,7 @@ impl Unit<'_> {
         on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
     ) -> ControlFlow<Stop> {
         let location = raw.location(chunk);
-        if raw.end() > available as u64 {
-            let reason = "the record runs past the end of the file".to_string();
-            self.problem(location, ProblemKind::EvtxRecord(reason));
+        if self.past_the_end(location, raw.end(), available) {
             return ControlFlow::Continue(());
         }
         let data = records.borrow().data;
@@ -428,11 +438,8 @@ impl Unit<'_> {
             record_id: Some(record.event_record_id),
             offset: record.binxml_offset.checked_sub(RECORD_HEADER_SIZE),
         };
-        // In a truncated file, a record that runs past the end was read from zeroes.
         let record_end = record.binxml_offset + u64::from(record.binxml_size) + 4;
-        if record_end > available as u64 {
-            let reason = "the record runs past the end of the file".to_string();
-            self.problem(record_location, ProblemKind::EvtxRecord(reason));
+        if self.past_the_end(record_location, record_end, available) {
             return ControlFlow::Continue(());
         }
         let recovered = record.recovered;
