@@ -118,6 +118,18 @@ fn output_does_not_depend_on_thread_count() {
 }
 
 #[test]
+fn output_does_not_depend_on_the_scan_memo() {
+    let default = hunt_jsonl(&["samples/"]);
+    assert_eq!(alerts(&default).len(), 23);
+    for size in ["0", "1", "64"] {
+        let other = hunt_jsonl(&["--scan-memo", size, "samples/"]);
+        assert_eq!(default.stdout, other.stdout, "--scan-memo {size}");
+    }
+    let refused = sigrun(&["hunt", "--scan-memo", "-1", "samples/"]);
+    assert_eq!(refused.status.code(), Some(2));
+}
+
+#[test]
 fn filters_narrow_the_rules() {
     let all = alerts(&hunt_jsonl(&["samples/"]));
     let high = alerts(&hunt_jsonl(&["--min-level", "high", "samples/"]));

@@ -10,7 +10,9 @@
 //! (automata to compare), `BENCH_REPEAT=n` (warm passes), `BENCH_CHECK=0` (skip the comparison
 //! with the exhaustive path), `BENCH_MEMORY=n` (n engine-only passes over the events held in
 //! memory; the function `hunt_bench::memory_pass` isolates them for profilers),
-//! `BENCH_GROUPS=1` (cost per channel and event id, and the slowest events).
+//! `BENCH_GROUPS=1` (cost per channel and event id, and the slowest events), `BENCH_MEMO=bytes`
+//! (size of the per-thread memory of field scans; 0 turns it off). Every pass starts with a
+//! fresh scratch, so that remembered scans only help within a pass, as in one run over logs.
 
 use sigrun_engine::{AutomatonKind, CompileOptions, Engine};
 use sigrun_logs::{DiscoverOptions, Input, ReadOptions, ReadScratch, discover, read_unit};
@@ -140,7 +142,21 @@ fn run(engine: &Engine, evtx_dir: &Path, kind: AutomatonKind) {
     let read = started.elapsed();
 
     let check = kind == AutomatonKind::Auto && std::env::var("BENCH_CHECK").as_deref() != Ok("0");
-    let mut scratch = engine.new_scratch();
+    // BENCH_MEMO=bytes, or a list (`0,4194304`) compared pass by pass in the memory passes.
+    let memo_sizes: Vec<usize> = std::env::var("BENCH_MEMO")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|b| b.parse().ok())
+        .collect();
+    let memo_bytes = memo_sizes.first().copied();
+    let fresh_scratch = || {
+        let mut scratch = engine.new_scratch();
+        if let Some(bytes) = memo_bytes {
+            scratch.set_scan_memo_bytes(bytes);
+        }
+        scratch
+    };
+    let mut scratch = fresh_scratch();
     let mut exhaustive_scratch = engine.new_scratch();
     let mut matches = 0usize;
     let mut disagreements = 0usize;
@@ -180,8 +196,15 @@ fn run(engine: &Engine, evtx_dir: &Path, kind: AutomatonKind) {
         .and_then(|r| r.parse().ok())
         .unwrap_or(1);
     let mut again = Duration::ZERO;
-    for unit in std::iter::repeat_n(&sources, repeat).flat_map(|s| s.iter().flat_map(|s| s.units()))
+    let mut last_pass = usize::MAX;
+    for (pass, unit) in std::iter::repeat_n(&sources, repeat)
+        .enumerate()
+        .flat_map(|(pass, s)| s.iter().flat_map(|s| s.units()).map(move |u| (pass, u)))
     {
+        if pass != last_pass {
+            last_pass = pass;
+            scratch = fresh_scratch();
+        }
         let _ = read_unit(
             unit,
             &read_options,
@@ -226,10 +249,25 @@ fn run(engine: &Engine, evtx_dir: &Path, kind: AutomatonKind) {
         }
         let t = Instant::now();
         let mut n = 0;
-        for _ in 0..passes {
+        let mut per_size = vec![Vec::new(); memo_sizes.len()];
+        for pass in 0..passes {
+            scratch = fresh_scratch();
+            let started = Instant::now();
+            if !memo_sizes.is_empty() {
+                scratch.set_scan_memo_bytes(memo_sizes[pass % memo_sizes.len()]);
+            }
             n += memory_pass(engine, &owned, &mut scratch);
+            if !memo_sizes.is_empty() {
+                per_size[pass % memo_sizes.len()].push(started.elapsed());
+            }
         }
         let d = t.elapsed() / passes.max(1) as u32;
+        for (size, mut times) in memo_sizes.iter().zip(per_size) {
+            times.sort();
+            if let Some(median) = times.get(times.len() / 2) {
+                println!("  in memory, scan memo {size} bytes: median {median:?} per pass");
+            }
+        }
 
         if std::env::var_os("BENCH_GROUPS").is_some() {
             use sigrun_engine::EventView;

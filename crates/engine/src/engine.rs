@@ -16,6 +16,7 @@ use crate::dispatch::{CondValue, DispatchTable, Selector};
 use crate::event::{EventView, FieldValue};
 use crate::fx::{FxMap, NameTable};
 use crate::matcher::{Matcher, fieldref_holds};
+use crate::memo::ScanMemo;
 use crate::scan::FieldScan;
 use crate::text::push_lower;
 use crate::tree::Node;
@@ -268,9 +269,19 @@ pub struct Scratch {
     lower: String,
     channel: String,
     despaced: String,
+    /// Field scans remembered across events.
+    memo: ScanMemo,
+    /// The atoms the value being scanned fires, for the memo.
+    recorded: Vec<AtomId>,
 }
 
 impl Scratch {
+    /// Sizes the memory of field scans kept across events, in bytes of remembered value text
+    /// (default 4 MiB; 0 turns it off). Results never depend on it, only the speed.
+    pub fn set_scan_memo_bytes(&mut self, bytes: usize) {
+        self.memo = ScanMemo::new(bytes);
+    }
+
     fn fit(&mut self, engine: &Engine) {
         self.engine_id = engine.id;
         self.epoch = 0;
@@ -370,6 +381,8 @@ impl Scratch {
             slots,
             scanned,
             keywords_scanned,
+            memo,
+            recorded,
             ..
         } = self;
         let mut fire = |atom: AtomId| {
@@ -416,9 +429,27 @@ impl Scratch {
                 if values[value as usize].value.is_null() {
                     continue;
                 }
-                let (start, len) = lowered(lower, values, value);
                 let text = values[value as usize].value.text;
-                field_scan.scan(text, &lower[start..start + len], &mut fire);
+                if !(field_scan.has_automaton() && memo.wants(text.len())) {
+                    let (start, len) = lowered(lower, values, value);
+                    field_scan.scan(text, &lower[start..start + len], &mut fire);
+                    continue;
+                }
+                let hash = ScanMemo::hash(field, text);
+                if let Some(atoms) = memo.get(hash, field, text) {
+                    atoms.iter().for_each(|&atom| fire(atom));
+                    continue;
+                }
+                let (start, len) = lowered(lower, values, value);
+                recorded.clear();
+                field_scan.scan(text, &lower[start..start + len], &mut |atom| {
+                    recorded.push(atom);
+                    fire(atom);
+                });
+                // Overlapping matches fire an atom once per occurrence; keep it once.
+                recorded.sort_unstable();
+                recorded.dedup();
+                memo.insert(hash, field, text, recorded);
             }
             scanned[field as usize] = epoch;
         }

@@ -58,6 +58,7 @@ pub mod explain;
 mod fx;
 mod lower;
 mod matcher;
+mod memo;
 mod problem;
 mod regex_flavor;
 mod regex_hint;

@@ -175,6 +175,13 @@ impl FieldScan {
         Ok(scan)
     }
 
+    /// Whether values are searched with an automaton (the costly part of a scan, worth
+    /// remembering per value).
+    #[inline]
+    pub fn has_automaton(&self) -> bool {
+        self.automaton.is_some()
+    }
+
     pub fn pattern_count(&self) -> usize {
         self.pattern_atoms.len()
     }

@@ -63,7 +63,7 @@ const MODIFIERS: &[&str] = &[
     "|neq",
 ];
 
-fn rule_text(modifier: usize, values: &[String], keyword: bool) -> String {
+fn rule_text(modifier: usize, values: &[String], keyword: bool, field: &str) -> String {
     let list: String = values
         .iter()
         .map(|v| format!("\n            - '{v}'"))
@@ -77,7 +77,7 @@ fn rule_text(modifier: usize, values: &[String], keyword: bool) -> String {
     rule_with(
         "{product: test}",
         &format!(
-            "    sel:\n        F{}:{list}\n    condition: sel\n",
+            "    sel:\n        {field}{}:{list}\n    condition: sel\n",
             MODIFIERS[modifier % MODIFIERS.len()]
         ),
     )
@@ -89,7 +89,7 @@ proptest! {
     #[test]
     fn fast_path_equals_exhaustive_and_explain(
         rules in proptest::collection::vec(
-            (0..MODIFIERS.len(), proptest::collection::vec(pattern(), 1..4), proptest::bool::weighted(0.15)),
+            (0..MODIFIERS.len(), proptest::collection::vec(pattern(), 1..4), proptest::bool::weighted(0.15), any::<bool>()),
             1..8,
         ),
         events in proptest::collection::vec(
@@ -101,7 +101,7 @@ proptest! {
         // random text around them and, now and then, upper-cased.
         let literals: Vec<String> = rules
             .iter()
-            .flat_map(|(_, values, _)| values.iter())
+            .flat_map(|(_, values, _, _)| values.iter())
             .map(|v| v.replace(['*', '?'], "b"))
             .collect();
         let events: Vec<(Vec<String>, String)> = events
@@ -125,20 +125,32 @@ proptest! {
             .collect();
         let texts: Vec<String> = rules
             .iter()
-            .map(|(m, values, keyword)| rule_text(*m, values, *keyword))
+            .map(|(m, values, keyword, on_g)| {
+                rule_text(*m, values, *keyword, if *on_g { "G" } else { "F" })
+            })
             .collect();
         let set = rule_set(&texts.iter().map(String::as_str).collect::<Vec<_>>());
         let pipeline = pipeline();
         let (engine, problems) = compile(&set, &pipeline);
         prop_assert!(problems.is_empty(), "{:?}", problems);
         let mut exhaustive = engine.new_scratch();
-        for (f_values, other) in &events {
+        // Scratches live across events, as in a hunt: one with the default memory of field
+        // scans, one that fills up (and empties) every few values, one without. Every event
+        // comes twice, so the second time its values are remembered.
+        let mut remembering = engine.new_scratch();
+        let mut forgetful = engine.new_scratch();
+        forgetful.set_scan_memo_bytes(48);
+        let mut plain = engine.new_scratch();
+        plain.set_scan_memo_bytes(0);
+        for (f_values, other) in events.iter().chain(&events) {
+            // G holds the same texts as F: a remembered scan must not answer for another field.
             let mut event = MemoryEvent::new().with("Other", other);
             for v in f_values {
-                event = event.with("F", v);
+                event = event.with("F", v).with("G", v);
             }
-            let mut scratch = engine.new_scratch();
-            let fast = engine.matching_rules(&event, &mut scratch);
+            let fast = engine.matching_rules(&event, &mut remembering);
+            prop_assert_eq!(&fast, &engine.matching_rules(&event, &mut forgetful));
+            prop_assert_eq!(&fast, &engine.matching_rules(&event, &mut plain));
             let explained: Vec<usize> = rules_of(&set)
                 .into_iter()
                 .filter(|(_, rule)| {

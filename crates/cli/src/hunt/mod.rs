@@ -70,6 +70,10 @@ pub struct HuntArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
+    /// MiB of field values each worker remembers with their scan results, so that a value
+    /// seen before is not searched again (0: off). Never changes the alerts.
+    #[arg(long, value_name = "MIB", default_value_t = 4)]
+    scan_memo: usize,
     /// Do not print the summary.
     #[arg(long)]
     no_summary: bool,
@@ -287,7 +291,11 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         &units,
         threads,
         ahead,
-        || (ReadScratch::new(), engine.new_scratch()),
+        || {
+            let mut match_scratch = engine.new_scratch();
+            match_scratch.set_scan_memo_bytes(args.scan_memo.saturating_mul(1 << 20));
+            (ReadScratch::new(), match_scratch)
+        },
         |(read_scratch, match_scratch), unit| {
             hunt_unit(
                 unit,
