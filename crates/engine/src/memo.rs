@@ -16,9 +16,12 @@ use crate::atoms::{AtomId, FieldId};
 /// what a scan of a few bytes does.
 pub(crate) const MIN_BYTES: usize = 16;
 
-/// The memo's default size: key bytes kept per thread (each entry adds 24 bytes of bookkeeping
-/// and its atom list).
+/// The memo's default size: value text kept per thread (each entry adds about 40 bytes of
+/// bookkeeping and its atom list).
 pub const DEFAULT_MEMO_BYTES: usize = 4 << 20;
+
+/// The largest memo: offsets into it are `u32`, and a bigger one would hardly help.
+const MAX_MEMO_BYTES: usize = 1 << 30;
 
 /// One remembered scan.
 #[derive(Clone, Copy)]
@@ -46,10 +49,11 @@ pub(crate) struct ScanMemo {
 }
 
 impl ScanMemo {
-    /// A memo holding at most `max_bytes` of value text (0: remember nothing).
+    /// A memo holding at most `max_bytes` of value text (0: remember nothing; at most 1 GiB).
     pub(crate) fn new(max_bytes: usize) -> ScanMemo {
+        let max_bytes = max_bytes.min(MAX_MEMO_BYTES);
         // An entry per 64 bytes of text: most remembered values are paths and command lines.
-        let max_entries = (max_bytes / 64).clamp(16, 1 << 24);
+        let max_entries = (max_bytes / 64).max(16);
         ScanMemo {
             // Allocated on the first insert: a thread that never meets a long value pays nothing.
             slots: Vec::new(),
@@ -223,6 +227,13 @@ mod tests {
             assert!(memo.len() <= 16);
             assert_eq!(remembered(&memo, 1, t), Some(vec![i as AtomId]));
         }
+    }
+
+    #[test]
+    fn the_size_is_capped() {
+        let memo = ScanMemo::new(usize::MAX);
+        assert_eq!(memo.max_bytes, MAX_MEMO_BYTES);
+        assert_eq!(memo.max_entries, MAX_MEMO_BYTES / 64);
     }
 
     #[test]
