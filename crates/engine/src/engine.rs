@@ -6,7 +6,8 @@
 //! 2. walk the event's fields once, filing each value the rule set reads into per-field slots
 //!    (no allocation: the slot table and value list live in the [`Scratch`]);
 //! 3. scan the fields that carry the bucket's trigger atoms: one hash lookup and one
-//!    Aho-Corasick pass per value answers every literal atom on the field;
+//!    Aho-Corasick pass per value answers every literal atom on the field, and a value the
+//!    thread has scanned on that field before is answered from its memo (`memo.rs`);
 //! 4. evaluate, in rule order, the variants without triggers and those whose trigger fired,
 //!    short-circuiting, with every atom computed at most once per event (epoch stamps, never
 //!    cleared).
