@@ -11,7 +11,8 @@
 //! with the exhaustive path), `BENCH_MEMORY=n` (n engine-only passes over the events held in
 //! memory; the function `hunt_bench::memory_pass` isolates them for profilers),
 //! `BENCH_GROUPS=1` (cost per channel and event id, and the slowest events), `BENCH_MEMO=bytes`
-//! (size of the per-thread memory of field scans; 0 turns it off). Every pass starts with a
+//! (size of the per-thread memory of field scans; 0 turns it off; a list such as `0,4194304`
+//! alternates the sizes pass by pass in the memory passes and prints each one's median). Every pass starts with a
 //! fresh scratch, so that remembered scans only help within a pass, as in one run over logs.
 
 use sigrun_engine::{AutomatonKind, CompileOptions, Engine};
@@ -251,11 +252,11 @@ fn run(engine: &Engine, evtx_dir: &Path, kind: AutomatonKind) {
         let mut n = 0;
         let mut per_size = vec![Vec::new(); memo_sizes.len()];
         for pass in 0..passes {
-            scratch = fresh_scratch();
-            let started = Instant::now();
+            scratch = engine.new_scratch();
             if !memo_sizes.is_empty() {
                 scratch.set_scan_memo_bytes(memo_sizes[pass % memo_sizes.len()]);
             }
+            let started = Instant::now();
             n += memory_pass(engine, &owned, &mut scratch);
             if !memo_sizes.is_empty() {
                 per_size[pass % memo_sizes.len()].push(started.elapsed());

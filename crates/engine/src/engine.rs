@@ -278,7 +278,8 @@ pub struct Scratch {
 
 impl Scratch {
     /// Sizes the memory of field scans kept across events, in bytes of remembered value text
-    /// (default 4 MiB; 0 turns it off). Results never depend on it, only the speed.
+    /// (default [`crate::DEFAULT_SCAN_MEMO_BYTES`]; 0 turns it off). Results never depend on it,
+    /// only the speed.
     pub fn set_scan_memo_bytes(&mut self, bytes: usize) {
         self.memo = ScanMemo::new(bytes);
     }

@@ -70,5 +70,6 @@ pub use compile::CompileOptions;
 pub use engine::{Engine, EngineStats, Match, Scratch};
 pub use event::{EventView, FieldValue, MemoryEvent, ValueKind};
 pub use lower::PlaceholderPolicy;
+pub use memo::DEFAULT_SCAN_MEMO_BYTES;
 pub use problem::{CompileProblem, ProblemKind};
 pub use scan::AutomatonKind;

@@ -18,7 +18,7 @@ pub(crate) const MIN_BYTES: usize = 16;
 
 /// The memo's default size: value text kept per thread (each entry adds about 40 bytes of
 /// bookkeeping and its atom list).
-pub const DEFAULT_MEMO_BYTES: usize = 4 << 20;
+pub const DEFAULT_SCAN_MEMO_BYTES: usize = 4 << 20;
 
 /// The largest memo: offsets into it are `u32`, and a bigger one would hardly help.
 const MAX_MEMO_BYTES: usize = 1 << 30;
@@ -159,7 +159,7 @@ impl ScanMemo {
 
 impl Default for ScanMemo {
     fn default() -> ScanMemo {
-        ScanMemo::new(DEFAULT_MEMO_BYTES)
+        ScanMemo::new(DEFAULT_SCAN_MEMO_BYTES)
     }
 }
 
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn answers_only_the_same_text_on_the_same_field() {
-        let mut memo = ScanMemo::new(DEFAULT_MEMO_BYTES);
+        let mut memo = ScanMemo::new(DEFAULT_SCAN_MEMO_BYTES);
         insert(&mut memo, 3, A, &[7, 9]);
         insert(&mut memo, 4, A, &[]);
         assert_eq!(remembered(&memo, 3, A), Some(vec![7, 9]));
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn equal_hashes_are_told_apart_by_the_text() {
-        let mut memo = ScanMemo::new(DEFAULT_MEMO_BYTES);
+        let mut memo = ScanMemo::new(DEFAULT_SCAN_MEMO_BYTES);
         // Forced collisions: the same hash for different texts and fields.
         memo.insert(1, 3, A, &[1]);
         memo.insert(1, 3, B, &[2]);
@@ -238,10 +238,10 @@ mod tests {
 
     #[test]
     fn short_long_and_disabled() {
-        let memo = ScanMemo::new(DEFAULT_MEMO_BYTES);
+        let memo = ScanMemo::new(DEFAULT_SCAN_MEMO_BYTES);
         assert!(!memo.wants(MIN_BYTES - 1));
         assert!(memo.wants(MIN_BYTES));
-        assert!(!memo.wants(DEFAULT_MEMO_BYTES + 1));
+        assert!(!memo.wants(DEFAULT_SCAN_MEMO_BYTES + 1));
         let off = ScanMemo::new(0);
         assert!(!off.wants(MIN_BYTES));
         assert!(!off.wants(1000));

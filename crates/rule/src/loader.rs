@@ -355,6 +355,16 @@ mod tests {
         };
         let ours = walk(true);
         assert_eq!(ours, walk(false));
+        // Siblings share their folder's path, so check that the name itself is what is taken.
+        for entry in walkdir::WalkDir::new(dir.path()).min_depth(1) {
+            let entry = entry.unwrap();
+            assert_eq!(
+                file_name_bytes(&entry),
+                entry.file_name().as_encoded_bytes(),
+                "{}",
+                entry.path().display()
+            );
+        }
         assert_eq!(ours.len(), names.len());
         assert_eq!(ours[0], "B.yml");
     }

@@ -72,7 +72,7 @@ pub struct HuntArgs {
     threads: Option<usize>,
     /// MiB of field values each worker remembers with their scan results, so that a value
     /// seen before is not searched again (0: off). Never changes the alerts.
-    #[arg(long, value_name = "MIB", default_value_t = 4)]
+    #[arg(long, value_name = "MIB", default_value_t = sigrun_engine::DEFAULT_SCAN_MEMO_BYTES >> 20)]
     scan_memo: usize,
     /// Do not print the summary.
     #[arg(long)]
