@@ -18,9 +18,14 @@
 //! events for every record of the corpus; `tests.rs` pins each rule on hand-written
 //! definitions.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+/// Shapes are looked up once per record (by offset) and once per new definition (by its
+/// bytes): a fast hasher, as the keys come from the log, not from anyone who gains by
+/// making them collide beyond slowing one file down.
+type RandomState = foldhash::fast::RandomState;
+type HashMap<K, V> = std::collections::HashMap<K, V, RandomState>;
 use std::ops::Range;
 use std::sync::Arc;
 
