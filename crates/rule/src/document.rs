@@ -210,6 +210,10 @@ pub struct Detection {
     pub conditions: Vec<Condition>,
     /// Sigma 1 `timeframe` (used only with aggregations).
     pub timeframe: Option<Spanned<String>>,
+    /// Search identifiers whose definition could not be read (the reasons are diagnostics of
+    /// the document): defined all the same, so a condition naming one is not told it is
+    /// undefined on top.
+    pub unreadable: Vec<Spanned<String>>,
     pub span: Span,
 }
 
@@ -313,15 +317,31 @@ pub struct Document {
     pub index: usize,
     /// `None` when the document is not recognisably a rule, correlation or filter.
     pub kind: Option<DocumentKind>,
-    /// The document's YAML, for validators that look at its shape.
-    pub node: Node,
+    /// Where the document is in its file. Its YAML tree is not kept: everything read from it
+    /// is in `kind` and `diagnostics`, and the trees of thousands of rules held a fifth of a
+    /// hunt's peak memory.
+    span: Span,
     /// Problems found while reading the document.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Document {
+    pub(crate) fn new(
+        index: usize,
+        kind: Option<DocumentKind>,
+        span: Span,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Document {
+        Document {
+            index,
+            kind,
+            span,
+            diagnostics,
+        }
+    }
+
     pub fn span(&self) -> Span {
-        self.node.span
+        self.span
     }
 
     /// Whether reading the document found an error (the rule must not be used).

@@ -34,12 +34,7 @@ const RULE_KEYS: &[&str] = &[
 pub fn parse_document(index: usize, node: Node, source: &str) -> Document {
     let mut diagnostics = Vec::new();
     let kind = read_kind(&node, source, &mut diagnostics);
-    Document {
-        index,
-        kind,
-        node,
-        diagnostics,
-    }
+    Document::new(index, kind, node.span, diagnostics)
 }
 
 fn read_kind(node: &Node, source: &str, out: &mut Vec<Diagnostic>) -> Option<DocumentKind> {
@@ -352,12 +347,13 @@ fn read_detection(
             }
             _ => {
                 let name = Spanned::new(name.to_string(), key.span);
-                if let Some(search) = parse_search(value, source, out) {
-                    detection.searches.push(SearchIdentifier {
+                match parse_search(value, source, out) {
+                    Some(search) => detection.searches.push(SearchIdentifier {
                         name,
                         search,
                         span: key.span.to(value.span),
-                    });
+                    }),
+                    None => detection.unreadable.push(name),
                 }
             }
         }

@@ -89,7 +89,7 @@ fn undefined_identifier(_: &Context<'_>, doc: DocRef<'_>, out: &mut Vec<Diagnost
     let Some(detection) = detection_of(&doc) else {
         return;
     };
-    let names = defined_names(&doc, detection);
+    let names = defined_names(detection);
     for condition in &detection.conditions {
         for reference in condition.expr.references() {
             match &reference.kind {
@@ -127,27 +127,11 @@ fn undefined_identifier(_: &Context<'_>, doc: DocRef<'_>, out: &mut Vec<Diagnost
 
 /// Every search identifier the detection section defines, those that failed to parse included
 /// (their errors are reported already; calling them undefined would only add noise).
-fn defined_names<'a>(doc: &DocRef<'a>, detection: &'a Detection) -> Vec<&'a str> {
-    let section = match doc.kind() {
-        Some(DocumentKind::Filter(_)) => "filter",
-        _ => "detection",
-    };
-    let mut names: Vec<&str> = detection
-        .searches
-        .iter()
-        .map(|s| s.name.value.as_str())
-        .collect();
-    if let Some(map) = doc.document.node.get(section).and_then(|n| n.as_map()) {
-        for (key, _) in map {
-            if let Some(key) = key.as_str()
-                && !matches!(key, "condition" | "timeframe" | "rules")
-                && !names.contains(&key)
-            {
-                names.push(key);
-            }
-        }
-    }
-    names
+fn defined_names(detection: &Detection) -> Vec<&str> {
+    let read = detection.searches.iter().map(|s| &s.name);
+    read.chain(&detection.unreadable)
+        .map(|name| name.value.as_str())
+        .collect()
 }
 
 /// The defined name closest to `name` by edit distance, when it is close enough to be a typo.
@@ -473,6 +457,26 @@ mod tests {
         assert_eq!(
             findings[1].1,
             "'them' selects no search identifier (identifiers starting with '_' are excluded)"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_search_is_reported_once() {
+        // Defined but empty: its own error is the finding, not also "undefined".
+        let findings = detect("    selection: {}\n    condition: selection\n");
+        assert_eq!(
+            findings,
+            vec![(
+                "detection-structure".into(),
+                "empty search identifier".into(),
+                "{}".into()
+            )]
+        );
+        let findings =
+            detect("    selection: []\n    filter: {}\n    condition: 1 of sel* and not filter\n");
+        assert_eq!(
+            codes(&findings),
+            ["detection-structure", "detection-structure"]
         );
     }
 
