@@ -20,12 +20,6 @@
 
 use std::fmt::Write as _;
 use std::hash::BuildHasher;
-
-/// Shapes are looked up once per record (by offset) and once per new definition (by its
-/// bytes): a fast hasher, as the keys come from the log, not from anyone who gains by
-/// making them collide beyond slowing one file down.
-type RandomState = foldhash::fast::RandomState;
-type HashMap<K, V> = std::collections::HashMap<K, V, RandomState>;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -35,6 +29,12 @@ use evtx::binxml::value_variant::BinXmlValue;
 
 use crate::event::{Entry, EventBuf, Span, name_key};
 use crate::{Layout, ValueKind};
+
+/// Shapes are looked up once per record (by offset) and once per new definition (by its
+/// bytes): a fast hasher, as the keys come from the log, not from anyone who gains by
+/// making them collide beyond slowing one file down.
+type RandomState = foldhash::fast::RandomState;
+type HashMap<K, V> = std::collections::HashMap<K, V, RandomState>;
 
 mod cursor;
 mod values;
