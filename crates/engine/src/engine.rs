@@ -287,6 +287,8 @@ impl Scratch {
     fn fit(&mut self, engine: &Engine) {
         self.engine_id = engine.id;
         self.epoch = 0;
+        // Remembered scans name another engine's fields and atoms.
+        self.memo.clear();
         self.atom_state = vec![0; engine.p.atoms.len()];
         self.slots = vec![Slot::default(); engine.p.fields.len()];
         self.scanned = vec![0; engine.p.fields.len()];

@@ -144,7 +144,8 @@ impl ScanMemo {
         self.entries.push(entry);
     }
 
-    fn clear(&mut self) {
+    /// Forgets every remembered scan (keeping the memory).
+    pub(crate) fn clear(&mut self) {
         self.slots.fill(EMPTY);
         self.entries.clear();
         self.text.clear();

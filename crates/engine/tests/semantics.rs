@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use sigrun_engine::{
-    CompileOptions, Engine, MemoryEvent, PlaceholderPolicy, ProblemKind, ValueKind,
+    CompileOptions, Engine, MemoryEvent, PlaceholderPolicy, ProblemKind, Scratch, ValueKind,
 };
 use sigrun_pipeline::Pipeline;
 
@@ -829,4 +829,27 @@ fn field_names_with_spaces_match_without_them() {
         "    sel:\n        'Threat Name|contains': 'EICAR'\n    condition: sel\n",
     );
     assert!(hit(&spaced, &event("Threat Name")));
+}
+
+#[test]
+fn a_scratch_used_with_another_engine_forgets_the_first() {
+    // Both engines put CommandLine first and their one literal first, so field and atom ids
+    // coincide: a scan remembered under the first engine would answer the second wrongly.
+    let pipeline = windows();
+    let set_a = rule_set(&[&process_rule(
+        "    sel:\n        CommandLine|contains: 'whoami'\n    condition: sel\n",
+    )]);
+    let set_b = rule_set(&[&process_rule(
+        "    sel:\n        CommandLine|contains: 'certutil'\n    condition: sel\n",
+    )]);
+    let (a, _) = compile(&set_a, pipeline);
+    let (b, _) = compile(&set_b, pipeline);
+    let event = sysmon1(&[("CommandLine", "cmd.exe /c whoami /all > out.txt")]);
+    let count =
+        |engine: &Engine, scratch: &mut Scratch| engine.match_event(&event, scratch, |_| {});
+    let mut scratch = a.new_scratch();
+    assert_eq!(count(&a, &mut scratch), 1);
+    assert_eq!(count(&a, &mut scratch), 1);
+    assert_eq!(count(&b, &mut scratch), 0);
+    assert_eq!(count(&a, &mut scratch), 1);
 }

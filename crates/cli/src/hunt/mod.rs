@@ -71,7 +71,8 @@ pub struct HuntArgs {
     #[arg(short = 'j', long)]
     threads: Option<usize>,
     /// MiB of field values each worker remembers with their scan results, so that a value
-    /// seen before is not searched again (0: off). Never changes the alerts.
+    /// seen before is not searched again (0: off; at most 1024). With its index a memo takes
+    /// up to about twice this per worker. Never changes the alerts.
     #[arg(long, value_name = "MIB", default_value_t = sigrun_engine::DEFAULT_SCAN_MEMO_BYTES >> 20)]
     scan_memo: usize,
     /// Do not print the summary.
