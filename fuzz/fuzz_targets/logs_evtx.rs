@@ -1,7 +1,8 @@
 //! The EVTX reader on arbitrary bytes written to a file, both ways (from template values and
 //! through JSON): events or counted problems, never a panic, and the direct way loses
-//! nothing: every event the JSON way reads, it reads the same, at the same place (it may read
-//! a record whose content `evtx` cannot build). Seed it with real EVTX files
+//! nothing: every event the JSON way reads, it reads the same, at the same place, with the
+//! same JSON text (which the direct way mostly writes itself from the values); it may read a
+//! record whose content `evtx` cannot build. Seed it with real EVTX files
 //! (`fuzz/corpus/logs_evtx/`).
 #![no_main]
 
@@ -9,8 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use sigrun_logs::{DiscoverOptions, Input, ReadOptions, ReadScratch, discover, read_unit};
 use std::ops::ControlFlow;
 
-/// An event as its location and its `(name, text)` fields.
-type Fields = (String, Vec<(String, String)>);
+/// An event as its location, its `(name, text)` fields and its JSON text.
+type Fields = (String, Vec<(String, String)>, Vec<u8>);
 
 fn events(path: &std::path::Path, options: &ReadOptions) -> Vec<Fields> {
     let sources = discover(&[Input::Path(path.to_path_buf())], &DiscoverOptions::default());
@@ -24,7 +25,8 @@ fn events(path: &std::path::Path, options: &ReadOptions) -> Vec<Fields> {
             |event| {
                 let fields = event.fields();
                 let fields = fields.map(|(n, v)| (n.to_string(), v.text().to_string()));
-                events.push((event.location().to_string(), fields.collect()));
+                let json = event.raw_json().to_vec();
+                events.push((event.location().to_string(), fields.collect(), json));
                 ControlFlow::Continue(())
             },
             |problem| {

@@ -4,10 +4,12 @@
 //! ([`RecordWalk`]). A record that is one template instance of a simple shape is filled
 //! straight from its substitution values ([`crate::template`]); any other record is taken
 //! from `evtx`'s iterator, rendered to JSON and flattened like any nested Windows JSON event.
-//! Both give the same fields (`tests/evtx_direct.rs`). The iterator builds every record's
-//! content as it passes it, which costs more than filling the event, so it is advanced only
-//! as far as a record that needs it ([`EvtxRecords`]): one read through JSON, or one whose
-//! JSON text an alert asks for. Where the walk meets a record header it cannot read, the rest
+//! Both give the same fields (`tests/evtx_direct.rs`). The JSON text an alert carries is
+//! written from the same values when the record's template plans cover it
+//! ([`crate::template::Filled::write_json`]), else rendered by `evtx`. The iterator builds
+//! every record's content as it passes it, which costs more than filling the event, so it is
+//! advanced only as far as a record that needs it ([`EvtxRecords`]): one read through JSON, or
+//! one whose JSON text an alert asks for and the plans do not cover. Where the walk meets a record header it cannot read, the rest
 //! of the chunk is left to the iterator, which reports it and finds the records after it.
 //!
 //! Chunks are read at their fixed offsets, in file order, so a file splits into independent
@@ -15,7 +17,7 @@
 //! `evtx` is reported; it costs the records of its chunk that still needed `evtx`, each
 //! reported too.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fs::File;
 use std::ops::{ControlFlow, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -355,7 +357,8 @@ impl Unit<'_> {
     }
 
     /// A record found by [`RecordWalk`]: filled from its bytes when it has the common layout,
-    /// its JSON rendered by `evtx` only if an alert asks for it; else read through `evtx`.
+    /// its JSON text written (from the values, or by `evtx`) only if an alert asks for it;
+    /// else read through `evtx`.
     fn raw_record<'c>(
         &mut self,
         (chunk, available): (u64, usize),
@@ -373,11 +376,11 @@ impl Unit<'_> {
         let shapes = &mut *self.shapes;
         let stream = (raw.binxml_offset, raw.binxml_size);
         // A panic here is left to the way through `evtx`, which reports it.
-        let direct = catch_unwind(AssertUnwindSafe(|| {
-            fill_record_bytes(data, stream, shapes, event).is_ok()
+        let filled = catch_unwind(AssertUnwindSafe(|| {
+            fill_record_bytes(data, stream, shapes, event).ok()
         }))
-        .unwrap_or(false);
-        if !direct {
+        .unwrap_or(None);
+        let Some(filled) = filled else {
             let sought = records.borrow_mut().seek(raw);
             return match sought {
                 Sought::Found(record) => {
@@ -388,12 +391,29 @@ impl Unit<'_> {
                     ControlFlow::Continue(())
                 }
             };
-        }
-        let json = || match records.borrow_mut().seek(raw) {
-            Sought::Found(record) => render(record),
-            Sought::Failed(reason) => Err(reason),
         };
-        self.direct_event(location, json, event, on_event)
+        // Written here from the values when the plans cover the record (no panic is
+        // expected: a declined or panicking write is left to `evtx`, which reports).
+        let written_here = Cell::new(false);
+        let json = || {
+            let mut out = Vec::new();
+            let written = catch_unwind(AssertUnwindSafe(|| {
+                filled.write_json(data, stream, &mut out).is_ok()
+            }));
+            if written.unwrap_or(false) {
+                written_here.set(true);
+                return Ok(out);
+            }
+            match records.borrow_mut().seek(raw) {
+                Sought::Found(record) => render(record),
+                Sought::Failed(reason) => Err(reason),
+            }
+        };
+        let flow = self.direct_event(location, json, event, on_event);
+        if written_here.get() {
+            self.stats.json_from_values += 1;
+        }
+        flow
     }
 
     /// Hands on an event filled from its record's template values. `json` renders the

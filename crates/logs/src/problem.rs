@@ -165,6 +165,10 @@ pub struct UnitStats {
     /// EVTX records read through their JSON rendering; the others were filled straight from
     /// their template values (see [`ReadOptions::evtx_json`](crate::ReadOptions::evtx_json)).
     pub evtx_rendered: u64,
+    /// JSON texts of EVTX records read from their template values that sigrun wrote from
+    /// those values when an alert asked for them; `evtx` rendered the others that were asked
+    /// for.
+    pub json_from_values: u64,
 }
 
 /// Format an error with its chain of sources: `evtx` wraps the useful detail in sources.

@@ -13,13 +13,15 @@ use sigrun_logs::{
     DiscoverOptions, Input, ReadOptions, ReadScratch, SourceKind, discover, read_unit,
 };
 
-/// Every event of every EVTX file under `folder`, read with `options`; and how many records
-/// were read through their JSON rendering.
-fn read(folder: PathBuf, options: &ReadOptions) -> (Vec<(PathBuf, Owned)>, Vec<String>, u64) {
+/// Every event of every EVTX file under `folder`, read with `options` (each one's JSON text
+/// asked for); and how many records were read through their JSON rendering, and how many JSON
+/// texts sigrun wrote itself from template values.
+fn read(folder: PathBuf, options: &ReadOptions) -> (Vec<(PathBuf, Owned)>, Vec<String>, u64, u64) {
     let sources = discover(&[Input::Path(folder)], &DiscoverOptions::default());
     let mut events = Vec::new();
     let mut problems = Vec::new();
     let mut rendered = 0;
+    let mut written = 0;
     let mut scratch = ReadScratch::new();
     for source in sources.iter().filter(|s| *s.kind() == SourceKind::Evtx) {
         for unit in source.units() {
@@ -35,9 +37,10 @@ fn read(folder: PathBuf, options: &ReadOptions) -> (Vec<(PathBuf, Owned)>, Vec<S
             )
             .unwrap();
             rendered += stats.evtx_rendered;
+            written += stats.json_from_values;
         }
     }
-    (events, problems, rendered)
+    (events, problems, rendered, written)
 }
 
 #[test]
@@ -55,8 +58,9 @@ fn template_values_give_the_events_that_json_rendering_gives() {
             evtx_json: true,
             ..options.clone()
         };
-        let (direct, direct_problems, rendered) = read(corpus.clone(), &options);
-        let (reference, reference_problems, all) = read(corpus.clone(), &via_json);
+        let (direct, direct_problems, rendered, written) = read(corpus.clone(), &options);
+        let (reference, reference_problems, all, none) = read(corpus.clone(), &via_json);
+        assert_eq!(none, 0, "no JSON text written from values on the JSON way");
         assert_eq!(direct_problems, reference_problems);
         assert_eq!(direct.len(), reference.len());
         assert_eq!(all, reference.len() as u64, "every record rendered");
@@ -80,16 +84,26 @@ fn template_values_give_the_events_that_json_rendering_gives() {
             differences[..differences.len().min(5)].join("\n")
         );
         let share = 1.0 - rendered as f64 / direct.len() as f64;
+        let written_share = written as f64 / direct.len() as f64;
         println!(
-            "{} records (recover_records {}), {:.1}% read from template values",
+            "{} records (recover_records {}), {:.1}% read from template values, {:.1}% of \
+             their JSON texts written from them",
             direct.len(),
             options.recover_records,
-            share * 100.0
+            share * 100.0,
+            written_share * 100.0
         );
         // The direct way must be the one taken for nearly every live record of the corpus
         // (carved records always take the JSON way).
         if !options.recover_records {
             assert!(share > 0.9, "only {:.1}% read directly", share * 100.0);
+            // And nearly every one of those records' JSON text (the `raw` compared above) is
+            // written by sigrun from the same values.
+            assert!(
+                written_share > 0.85,
+                "only {:.1}% of JSON texts written from values",
+                written_share * 100.0
+            );
         }
     }
 }
@@ -106,7 +120,7 @@ fn json_asked_for_some_records_only_is_each_one_s_own() {
         evtx_json: true,
         ..ReadOptions::default()
     };
-    let (reference, _, _) = read(folder.clone(), &via_json);
+    let (reference, _, _, _) = read(folder.clone(), &via_json);
     let sources = discover(&[Input::Path(folder)], &DiscoverOptions::default());
     let mut scratch = ReadScratch::new();
     let mut asked = Vec::new();

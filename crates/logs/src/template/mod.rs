@@ -17,6 +17,10 @@
 //! that record to JSON as before. `tests/evtx_direct.rs` checks that both ways give the same
 //! events for every record of the corpus; `tests.rs` pins each rule on hand-written
 //! definitions.
+//!
+//! A shape also holds a [`json::JsonPlan`] of its definition when `evtx`'s JSON rules settle
+//! it, so that the JSON text of a record an alert asks for is written from the same values
+//! ([`Filled::write_json`]) instead of by `evtx`.
 
 use std::fmt::Write as _;
 use std::hash::BuildHasher;
@@ -37,14 +41,18 @@ type RandomState = foldhash::fast::RandomState;
 type HashMap<K, V> = std::collections::HashMap<K, V, RandomState>;
 
 mod cursor;
+mod json;
 mod values;
 use cursor::Cursor;
+use json::JsonPlan;
 use values::{Instance, Sub, read_instance};
 
 /// Bytes before a template definition's BinXML: next-definition offset, GUID, data size.
 const DEFINITION_HEADER_SIZE: usize = 24;
 /// How deep a definition's elements may nest before it is left to the JSON path.
 const MAX_DEPTH: usize = 32;
+/// The last FILETIME `jiff` (and so `evtx`) represents: 9999-12-30T22:00:00.9999999Z.
+const LAST_FILETIME: u64 = 2_650_466_808_009_999_999;
 /// A DependencyId meaning "none".
 const NO_DEPENDENCY: u16 = 0xffff;
 
@@ -54,6 +62,8 @@ pub(crate) struct Shape {
     fields: Vec<Field>,
     /// The fields that come from `System`, where the event's header is read.
     system: Range<usize>,
+    /// How the JSON text of its instances is written, when [`json`] writes it.
+    json: Option<JsonPlan>,
 }
 
 #[derive(Debug)]
@@ -199,7 +209,7 @@ pub(crate) fn fill_record<'c>(
     probe: &mut Option<EvtxRecord<'c>>,
     shapes: &mut Shapes,
     buf: &mut EventBuf,
-) -> Result<(), Declined> {
+) -> Result<Filled, Declined> {
     let stream = (record.binxml_offset, record.binxml_size as usize);
     fill_with(
         record.chunk.data,
@@ -219,10 +229,53 @@ pub(crate) fn fill_record_bytes(
     stream: (u64, usize),
     shapes: &mut Shapes,
     buf: &mut EventBuf,
-) -> Result<(), Declined> {
+) -> Result<Filled, Declined> {
     fill_with(chunk, stream, shapes, buf, &mut |offset, len| {
         read_instance(chunk, offset as usize, len).ok_or(Declined)
     })
+}
+
+/// The shapes a record was filled by: what writing its JSON text needs.
+#[derive(Debug)]
+pub(crate) struct Filled {
+    own: Arc<Shape>,
+    /// The nested instance's definition offset and shape, when it had one.
+    nested: Option<(u32, Arc<Shape>)>,
+}
+
+impl Filled {
+    /// Write the JSON text of the record at `stream` of `chunk` (the one these shapes filled)
+    /// as `evtx` renders it, from its values read again in the common layout; declined where
+    /// the plans do not cover its definitions or values (see [`json`]), and `out` is then
+    /// left in any state.
+    pub(crate) fn write_json(
+        &self,
+        chunk: &[u8],
+        (offset, len): (u64, usize),
+        out: &mut Vec<u8>,
+    ) -> Result<(), Declined> {
+        let own = read_instance(chunk, offset as usize, len).ok_or(Declined)?;
+        let plan = self.own.json.as_ref().ok_or(Declined)?;
+        plan.write_record(&own.values, out, &mut |bytes, out| {
+            let offset = nested_offset(chunk, bytes)?;
+            let instance = read_instance(chunk, offset, bytes.len()).ok_or(Declined)?;
+            match &self.nested {
+                Some((def_offset, shape)) if *def_offset == instance.def_offset => {
+                    let plan = shape.json.as_ref().ok_or(Declined)?;
+                    plan.write_member(&instance.values, out, &mut |_, _| Err(Declined))
+                }
+                _ => Err(Declined),
+            }
+        })
+    }
+}
+
+/// Where the nested instance held in `bytes`, a slice of `chunk`, starts in the chunk.
+fn nested_offset(chunk: &[u8], bytes: &[u8]) -> Result<usize, Declined> {
+    let offset = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize);
+    offset
+        .filter(|&o| o + bytes.len() <= chunk.len())
+        .ok_or(Declined)
 }
 
 /// Fill `buf` from the record at `stream` of `chunk`, each template instance (the record's
@@ -233,24 +286,26 @@ fn fill_with<'c>(
     shapes: &mut Shapes,
     buf: &mut EventBuf,
     instance_at: &mut dyn FnMut(u64, usize) -> Result<Instance<'c>, Declined>,
-) -> Result<(), Declined> {
+) -> Result<Filled, Declined> {
     let own = instance_at(offset, len)?;
     let shape = shapes.get(chunk, own.def_offset, Role::Record)?;
     buf.clear();
     buf.layout = Layout::WindowsNested;
     let mut system = 0..0;
+    let mut nested_shape = None;
     shape.fill(&own.values, buf, &mut system, &mut |bytes, buf| {
-        // A nested instance is a slice of the chunk.
-        let offset = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize);
-        let offset = offset
-            .filter(|&o| o + bytes.len() <= chunk.len())
-            .ok_or(Declined)?;
+        let offset = nested_offset(chunk, bytes)?;
         let nested = instance_at(offset as u64, bytes.len())?;
         let shape = shapes.get(chunk, nested.def_offset, Role::EventChild)?;
-        shape.fill(&nested.values, buf, &mut (0..0), &mut |_, _| Err(Declined))
+        shape.fill(&nested.values, buf, &mut (0..0), &mut |_, _| Err(Declined))?;
+        nested_shape = Some((nested.def_offset, shape));
+        Ok(())
     })?;
     crate::header::fill(buf, system);
-    Ok(())
+    Ok(Filled {
+        own: shape,
+        nested: nested_shape,
+    })
 }
 
 /// The one template instance that the BinXML stream at `offset` (`len` bytes) of `record`'s
@@ -313,6 +368,13 @@ impl Shape {
             Role::Record => compile(&root),
             Role::EventChild => compile_event_child(&root),
         };
+        let shape = shape.map(|shape| Shape {
+            json: match role {
+                Role::Record => JsonPlan::record(&root),
+                Role::EventChild => JsonPlan::nested(&root),
+            },
+            ..shape
+        });
         Some((shape, reader.outside))
     }
 
@@ -602,12 +664,10 @@ fn push_guid(guid: &[u8; 16], text: &mut String) {
 /// A FILETIME as `evtx` writes it, `2019-03-19T23:34:25.1234567Z`, for the times `jiff` can
 /// represent (to year 9999); `false` leaves the others to `evtx`'s own formatting.
 fn push_filetime(filetime: u64, text: &mut String) -> bool {
-    /// The last FILETIME `jiff` (and so `evtx`) represents: 9999-12-30T22:00:00.9999999Z.
-    const LAST: u64 = 2_650_466_808_009_999_999;
     /// Days from 0000-03-01 (the proleptic Gregorian calendar's year starting in March, so
     /// that leap days fall at its end) to 1601-01-01.
     const DAYS_TO_1601: u64 = 584_694;
-    if filetime > LAST {
+    if filetime > LAST_FILETIME {
         return false;
     }
     // 100 ns ticks since 1601-01-01. Every record has a time: the calendar date is computed
@@ -878,6 +938,7 @@ fn compile(root: &Element) -> Option<Shape> {
     Some(Shape {
         fields: compiler.fields,
         system,
+        json: None,
     })
 }
 
@@ -897,6 +958,7 @@ fn compile_event_child(root: &Element) -> Option<Shape> {
     Some(Shape {
         fields: compiler.fields,
         system: 0..0,
+        json: None,
     })
 }
 

@@ -653,3 +653,202 @@ fn hex_edges() {
     assert_eq!(hex(0x8000_0000_0000_0000), "8000000000000000");
     assert_eq!(hex(0xabc), "abc");
 }
+
+/// The JSON text `shape`'s plan writes for `values` (no nested instance), or `None` when it
+/// has no plan or declines.
+fn json(shape: &Shape, values: &[BinXmlValue<'_>]) -> Option<String> {
+    let mut out = Vec::new();
+    let plan = shape.json.as_ref()?;
+    plan.write_record(&subs(values), &mut out, &mut |_, _| Err(Declined))
+        .ok()?;
+    String::from_utf8(out).ok()
+}
+
+/// `Event` (xmlns) with a `System` (Provider Name=%0 Guid=%1, EventID %2, Level %3,
+/// Correlation ActivityID=%4, Execution ProcessID=%5 ThreadID=%6, Channel text, Security
+/// UserID=%7, Keywords %8 depending on %8) and an `EventData` (CommandLine=%9, Empty=%10).
+fn sysmon_like() -> Vec<u8> {
+    let mut d = Definition::new();
+    d.open("Event", true, None)
+        .attribute("xmlns")
+        .text("http://schemas");
+    d.close_start();
+    d.open("System", false, None).close_start();
+    d.open("Provider", true, None)
+        .attribute("Name")
+        .slot(0)
+        .attribute("Guid")
+        .slot(1)
+        .close_empty();
+    d.leaf("EventID", 2).leaf("Level", 3);
+    d.open("Correlation", true, None)
+        .attribute("ActivityID")
+        .slot(4)
+        .close_empty();
+    d.open("Execution", true, None)
+        .attribute("ProcessID")
+        .slot(5)
+        .attribute("ThreadID")
+        .slot(6)
+        .close_empty();
+    d.open("Channel", false, None)
+        .close_start()
+        .text("Microsoft-Windows-Sysmon/Operational")
+        .end();
+    d.open("Security", true, None)
+        .attribute("UserID")
+        .slot(7)
+        .close_empty();
+    d.open("Keywords", false, Some(8))
+        .close_start()
+        .slot(8)
+        .end();
+    d.end();
+    d.open("EventData", false, None).close_start();
+    d.data("CommandLine", 9, None).data("Empty", 10, None);
+    d.end();
+    d.end();
+    d.finish()
+}
+
+#[test]
+fn a_record_s_json_text_is_written_as_evtx_renders_it() {
+    let chunk = sysmon_like();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let provider = utf16("Microsoft-Windows-Sysmon");
+    let command = utf16("cmd.exe /c \"x\"\t\\ \u{1} é");
+    let mut values = vec![
+        string(&provider),
+        BinXmlValue::GuidType([0x11; 16]),
+        BinXmlValue::UInt16Type(1),
+        BinXmlValue::UInt8Type(4),
+        BinXmlValue::NullType,
+        BinXmlValue::UInt32Type(2032),
+        BinXmlValue::UInt32Type(4092),
+        BinXmlValue::NullType,
+        BinXmlValue::HexInt64Type(0x8000_0000_0000_0000),
+        string(&command),
+        BinXmlValue::NullType,
+    ];
+    assert_eq!(
+        json(&shape, &values).as_deref(),
+        Some(concat!(
+            r##"{"Event":{"#attributes":{"xmlns":"http://schemas"},"System":{"##,
+            r##""Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","##,
+            r##""Guid":"{11111111-1111-1111-1111-111111111111}"}},"EventID":1,"Level":4,"##,
+            r##""Correlation":null,"Execution":{"#attributes":{"ProcessID":2032,"##,
+            r##""ThreadID":4092}},"Channel":"Microsoft-Windows-Sysmon/Operational","##,
+            r##""Security":null,"Keywords":"0x8000000000000000"},"##,
+            r##""EventData":{"CommandLine":"cmd.exe /c \"x\"\t\\ \u0001 é","Empty":""}}}"##,
+        ))
+    );
+    // An attribute left empty is left out; a member whose dependency is NULL too; a missing
+    // value is empty.
+    values[1] = BinXmlValue::NullType;
+    values[8] = BinXmlValue::NullType;
+    values.truncate(10);
+    let text = json(&shape, &values).expect("written");
+    assert!(
+        text.contains(r##""Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}}"##),
+        "{text}"
+    );
+    assert!(text.contains(r##""Security":null},"EventData""##), "{text}");
+    assert!(text.ends_with(r##""Empty":""}}}"##), "{text}");
+}
+
+#[test]
+fn an_element_with_content_and_attributes_and_a_container_left_empty() {
+    // <Event><System><Level Kind=%0>%1</Level><Opt><A>%2</A><B>%3</B></Opt></System></Event>,
+    // A depending on %2 and B on %3.
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("System", false, None).close_start();
+    d.open("Level", true, None)
+        .attribute("Kind")
+        .slot(0)
+        .close_start()
+        .slot(1)
+        .end();
+    d.open("Opt", false, None).close_start();
+    d.open("A", false, Some(2)).close_start().slot(2).end();
+    d.open("B", false, Some(3)).close_start().slot(3).end();
+    d.end();
+    d.end();
+    d.end();
+    let chunk = d.finish();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let kind = utf16("k");
+    use BinXmlValue::{Int32Type, NullType, UInt8Type};
+    let cases: [(&[BinXmlValue<'_>], &str); 4] = [
+        (
+            &[string(&kind), UInt8Type(4), Int32Type(-1), NullType],
+            r##"{"Event":{"System":{"Level":{"#attributes":{"Kind":"k"},"#text":4},"Opt":{"A":-1}}}}"##,
+        ),
+        (
+            &[NullType, UInt8Type(4), NullType, Int32Type(2)],
+            r##"{"Event":{"System":{"Level":4,"Opt":{"B":2}}}}"##,
+        ),
+        (
+            &[string(&kind), NullType, NullType, NullType],
+            r##"{"Event":{"System":{"Level":{"#attributes":{"Kind":"k"}},"Opt":null}}}"##,
+        ),
+        (
+            &[NullType, NullType, NullType, NullType],
+            r##"{"Event":{"System":{"Level":null,"Opt":null}}}"##,
+        ),
+    ];
+    for (values, expected) in cases {
+        assert_eq!(json(&shape, values).as_deref(), Some(expected));
+    }
+}
+
+#[test]
+fn json_the_plans_do_not_settle_is_left_to_evtx() {
+    // Values of other types.
+    let chunk = sysmon_like();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let mut values = vec![BinXmlValue::NullType; 11];
+    values[9] = BinXmlValue::Real64Type(1.5);
+    assert_eq!(json(&shape, &values), None);
+    values[9] = BinXmlValue::BinaryType(&[1, 2]);
+    assert_eq!(json(&shape, &values), None);
+    values[9] = BinXmlValue::FileTimeType(evtx::binxml::value_variant::FileTime(u64::MAX));
+    assert_eq!(json(&shape, &values), None);
+    values[9] = BinXmlValue::UInt64Type(7);
+    assert!(json(&shape, &values).is_some());
+
+    // A `Data` that depends on a value (the shape still fills the event).
+    let chunk = security_like();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    assert!(shape.json.is_none());
+
+    // Fixed text that might be written as a number.
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("System", false, None).close_start();
+    d.open("Task", false, None).close_start().text("0").end();
+    d.leaf("EventID", 0);
+    d.end();
+    d.end();
+    let chunk = d.finish();
+    assert!(Shape::read(&chunk, 0, Role::Record).is_some());
+    assert!(read(&chunk, Role::Record).is_none_or(|shape| shape.json.is_none()));
+}
+
+#[test]
+fn json_strings_are_escaped_as_evtx_escapes_them() {
+    let escaped = |text: &str| {
+        let mut out = Vec::new();
+        json::escape(text, &mut out);
+        String::from_utf8(out).expect("utf-8")
+    };
+    assert_eq!(escaped("plain"), "plain");
+    assert_eq!(escaped("\"\\/"), "\\\"\\\\/");
+    assert_eq!(escaped("\n\r\t\u{8}\u{c}"), "\\n\\r\\t\\b\\f");
+    assert_eq!(
+        escaped("\u{0}\u{1}\u{1f}\u{7f}"),
+        "\\u0000\\u0001\\u001F\u{7f}"
+    );
+    assert_eq!(escaped("é\u{2028}𝄞"), "é\u{2028}𝄞");
+    assert_eq!(escaped("a\"b"), "a\\\"b");
+}
