@@ -5,6 +5,7 @@ use super::alert::Alert;
 use super::rules::RuleInfo;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use sigrun_rule::Level;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -36,6 +37,7 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, color: bool) -> Box<dy
         Format::Jsonl => Box::new(Jsonl {
             out,
             line: Vec::new(),
+            rules: Vec::new(),
         }),
         Format::Csv => Box::new(Csv {
             out: csv::Writer::from_writer(out),
@@ -172,6 +174,9 @@ struct Jsonl<'w> {
     out: Box<dyn Write + 'w>,
     /// The alert's head, reused from alert to alert.
     line: Vec<u8>,
+    /// Each rule's `rule` object, by rule index, written on its first alert: it is the same
+    /// in every alert of the rule.
+    rules: Vec<Option<Box<RawValue>>>,
 }
 
 /// The head of a JSON Lines alert, fields in output order; the event is spliced in after it.
@@ -182,7 +187,7 @@ struct JsonlHead<'a> {
     channel: &'a str,
     event_id: Option<u32>,
     record_id: Option<u64>,
-    rule: JsonlRule<'a>,
+    rule: &'a RawValue,
     source: &'a str,
     file: &'a str,
     location: &'a str,
@@ -202,13 +207,12 @@ struct JsonlRule<'a> {
 impl AlertSink for Jsonl<'_> {
     fn alert(&mut self, alert: &Alert, rule: &RuleInfo) -> io::Result<()> {
         let file = alert.file.to_string_lossy();
-        let head = JsonlHead {
-            timestamp: &alert.timestamp,
-            computer: &alert.computer,
-            channel: &alert.channel,
-            event_id: alert.event_id,
-            record_id: alert.record_id,
-            rule: JsonlRule {
+        if self.rules.len() <= alert.rule {
+            self.rules.resize(alert.rule + 1, None);
+        }
+        let rule = match &mut self.rules[alert.rule] {
+            Some(written) => &**written,
+            slot => &**slot.insert(serde_json::value::to_raw_value(&JsonlRule {
                 id: &rule.id,
                 title: &rule.title,
                 author: &rule.author,
@@ -216,7 +220,15 @@ impl AlertSink for Jsonl<'_> {
                 status: rule.status.map(|s| s.as_str()),
                 tags: &rule.tags,
                 path: &rule.path,
-            },
+            })?),
+        };
+        let head = JsonlHead {
+            timestamp: &alert.timestamp,
+            computer: &alert.computer,
+            channel: &alert.channel,
+            event_id: alert.event_id,
+            record_id: alert.record_id,
+            rule,
             source: &alert.source,
             file: &file,
             location: &alert.location,
