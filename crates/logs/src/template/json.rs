@@ -13,7 +13,7 @@
 //!
 //! Only the definitions and values whose rendering these rules settle are written here:
 //! repeated names (renamed `_1`, …), positional or dependent `Data`, attributes on a container
-//! with substitutions, mixed text and elements, text that might be read as a number, and value
+//! with substitutions, mixed text and elements, and value
 //! types other than strings, integers, booleans, GUIDs, hex integers, FILETIMEs and SIDs are
 //! declined, and the caller asks `evtx` as before. `tests/evtx_direct.rs` compares the text
 //! written here with `evtx`'s for every record of the corpus.
@@ -21,7 +21,7 @@
 use evtx::binxml::value_variant::BinXmlValue;
 
 use super::values::Sub;
-use super::{Declined, Element, Node, is_empty, may_be_number, write_value};
+use super::{Declined, Element, Node, is_empty, write_value};
 
 /// How the JSON text of one template definition's instances is written.
 #[derive(Debug)]
@@ -170,11 +170,9 @@ fn fixed_text(nodes: &[Node]) -> Option<String> {
         .collect()
 }
 
-/// Fixed text as a JSON string; declined for text the renderer might write as a number.
+/// Fixed text as a JSON string (`evtx` reads a definition's text as a string, whatever it
+/// looks like).
 fn fixed_string(text: &str) -> Option<String> {
-    if may_be_number(text) {
-        return None;
-    }
     let mut out = Vec::with_capacity(text.len() + 2);
     out.push(b'"');
     escape(text, &mut out);

@@ -7,13 +7,14 @@
 //! definition is read into a [`Shape`]: the flat fields its elements give under the naming
 //! rules of [`crate::flatten`] (the same names, kinds, order and `null` handling as flattening
 //! the `evtx` crate's JSON rendering), each taken from a substitution or from the definition's
-//! own text. [`Shapes`] keeps them across chunks. A record is then filled by formatting its
+//! own text (which `evtx` always writes as a string, whatever it looks like). [`Shapes`] keeps
+//! them across chunks. A record is then filled by formatting its
 //! values into those fields.
 //!
 //! Only shapes whose JSON rendering is simple are read this way; a definition or a value that
 //! is not (arrays, unnamed or repeated `Data`, repeated sibling names, attributes on leaf
-//! elements outside `System`, containers whose children may all be left out, text that the
-//! renderer would print as a number, more than one nested instance, …) makes the caller render
+//! elements outside `System`, containers whose children may all be left out, more than one
+//! nested instance, …) makes the caller render
 //! that record to JSON as before. `tests/evtx_direct.rs` checks that both ways give the same
 //! events for every record of the corpus; `tests.rs` pins each rule on hand-written
 //! definitions.
@@ -645,17 +646,13 @@ impl AsciiRun {
 /// A GUID as `evtx` writes it: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`, in lower case, the
 /// first three groups little-endian.
 fn push_guid(guid: &[u8; 16], text: &mut String) {
-    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    /// Where each byte's two digits go: the first three groups are little-endian.
+    const AT: [usize; 16] = [7, 5, 3, 1, 12, 10, 17, 15, 20, 22, 25, 27, 29, 31, 33, 35];
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = *b"{00000000-0000-0000-0000-000000000000}";
-    let mut at = 1;
-    for (i, &index) in ORDER.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            at += 1;
-        }
-        out[at] = HEX[usize::from(guid[index] >> 4)];
-        out[at + 1] = HEX[usize::from(guid[index] & 0x0f)];
-        at += 2;
+    for (&byte, at) in guid.iter().zip(AT) {
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0x0f)];
     }
     // Hex digits and punctuation only.
     text.push_str(std::str::from_utf8(&out).unwrap_or_default());
@@ -979,15 +976,6 @@ fn is_xmlns(name: &str) -> bool {
     name == "xmlns" || name.starts_with("xmlns:")
 }
 
-/// Whether the renderer could write `text` as a bare JSON number (it tries, for text of the
-/// definition); such text is left to the JSON path.
-fn may_be_number(text: &str) -> bool {
-    text.trim_start()
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_digit() || b == b'-' || b == b'+' || b == b'.')
-}
-
 impl Compiler {
     fn push(&mut self, name: String, value: Source) {
         let key = name_key(&name);
@@ -1045,9 +1033,7 @@ impl Compiler {
             match value.as_slice() {
                 [] => {}
                 [Node::Text(text)] if text.is_empty() => {}
-                [Node::Text(text)] if !may_be_number(text) => {
-                    self.push(name, Source::Text(text.clone().into()))
-                }
+                [Node::Text(text)] => self.push(name, Source::Text(text.clone().into())),
                 [Node::Slot(index)] => self.push(
                     name,
                     Source::Slot {
@@ -1079,7 +1065,7 @@ impl Compiler {
                 );
             }
             [Node::Text(text)] => {
-                if text.is_empty() || may_be_number(text) || place != Place::System {
+                if text.is_empty() || place != Place::System {
                     return None;
                 }
                 self.push(element.name.clone(), Source::Text(text.clone().into()));

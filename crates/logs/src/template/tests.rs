@@ -386,13 +386,6 @@ fn shapes_the_renderer_writes_otherwise_are_declined() {
     d.leaf("Data", 0);
     d.end().end();
     assert!(read(&d.finish(), Role::Record).is_none());
-    // A definition text that the renderer would print as a number.
-    let mut d = Definition::new();
-    d.open("Event", false, None).close_start();
-    d.open("System", false, None).close_start();
-    d.open("Version", false, None).close_start().text("2").end();
-    d.end().end();
-    assert!(read(&d.finish(), Role::Record).is_none());
     // Not an `Event`, and a cut-off definition.
     let mut d = Definition::new();
     d.leaf("Other", 0);
@@ -633,6 +626,14 @@ proptest::proptest! {
         proptest::prop_assert_eq!(written, filetime_by_jiff(filetime));
     }
 
+    /// A GUID is written as `evtx` formats it.
+    #[test]
+    fn guids_are_written_as_evtx_formats_them(guid: [u8; 16]) {
+        let mut text = String::new();
+        push_guid(&guid, &mut text);
+        proptest::prop_assert_eq!(text, BinXmlValue::GuidType(guid).to_string());
+    }
+
     /// The hand-written number writers give what the formatting machinery gives.
     #[test]
     fn numbers_are_written_as_format_writes_them(value: u64) {
@@ -821,18 +822,45 @@ fn json_the_plans_do_not_settle_is_left_to_evtx() {
     let chunk = security_like();
     let shape = read(&chunk, Role::Record).expect("shape");
     assert!(shape.json.is_none());
+}
 
-    // Fixed text that might be written as a number.
+#[test]
+fn definition_text_that_looks_like_a_number_is_a_string() {
+    // `evtx` reads a definition's text as a string value, which it writes quoted.
     let mut d = Definition::new();
     d.open("Event", false, None).close_start();
     d.open("System", false, None).close_start();
     d.open("Task", false, None).close_start().text("0").end();
+    d.open("Provider", true, None)
+        .attribute("Name")
+        .text("-1")
+        .close_empty();
     d.leaf("EventID", 0);
+    d.open("Computer", false, None)
+        .close_start()
+        .text("2016dc.corp")
+        .end();
     d.end();
     d.end();
     let chunk = d.finish();
-    assert!(Shape::read(&chunk, 0, Role::Record).is_some());
-    assert!(read(&chunk, Role::Record).is_none_or(|shape| shape.json.is_none()));
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let values = [BinXmlValue::UInt16Type(4624)];
+    assert_eq!(
+        fill(&shape, &values).expect("filled"),
+        owned(&[
+            ("Task", Str, "0"),
+            ("Provider_Name", Str, "-1"),
+            ("EventID", Number, "4624"),
+            ("Computer", Str, "2016dc.corp"),
+        ])
+    );
+    assert_eq!(
+        json(&shape, &values).as_deref(),
+        Some(concat!(
+            r##"{"Event":{"System":{"Task":"0","Provider":{"#attributes":{"Name":"-1"}},"##,
+            r##""EventID":4624,"Computer":"2016dc.corp"}}}"##
+        ))
+    );
 }
 
 #[test]
