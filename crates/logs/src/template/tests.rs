@@ -97,6 +97,15 @@ impl Definition {
         self
     }
 
+    /// `<Event xmlns="http://schemas"><System>`, both left open.
+    fn event_and_system(&mut self) -> &mut Self {
+        self.open("Event", true, None)
+            .attribute("xmlns")
+            .text("http://schemas");
+        self.close_start();
+        self.open("System", false, None).close_start()
+    }
+
     /// `<elem>%slot</elem>`
     fn leaf(&mut self, name: &str, slot: u16) -> &mut Self {
         self.open(name, false, None).close_start().slot(slot).end()
@@ -165,11 +174,7 @@ fn fill(
 /// ActivityID=%2, Execution ProcessID=%3) and an `EventData` (A=%4, B=%5, C=%6 depending on %7).
 fn security_like() -> Vec<u8> {
     let mut d = Definition::new();
-    d.open("Event", true, None)
-        .attribute("xmlns")
-        .text("http://schemas");
-    d.close_start();
-    d.open("System", false, None).close_start();
+    d.event_and_system();
     d.open("Provider", true, None)
         .attribute("Name")
         .slot(0)
@@ -670,11 +675,7 @@ fn json(shape: &Shape, values: &[BinXmlValue<'_>]) -> Option<String> {
 /// UserID=%7, Keywords %8 depending on %8) and an `EventData` (CommandLine=%9, Empty=%10).
 fn sysmon_like() -> Vec<u8> {
     let mut d = Definition::new();
-    d.open("Event", true, None)
-        .attribute("xmlns")
-        .text("http://schemas");
-    d.close_start();
-    d.open("System", false, None).close_start();
+    d.event_and_system();
     d.open("Provider", true, None)
         .attribute("Name")
         .slot(0)
