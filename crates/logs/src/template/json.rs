@@ -20,7 +20,7 @@
 
 use evtx::binxml::value_variant::BinXmlValue;
 
-use super::values::Sub;
+use super::values::{Sub, array_items};
 use super::{Declined, Element, Node, is_empty, write_value};
 
 /// How the JSON text of one template definition's instances is written.
@@ -48,6 +48,11 @@ enum Value {
         content: Option<u16>,
     },
     Object(Object),
+    /// The value of an unnamed `Data`: `{"#text":…}` holding a string array's strings (one
+    /// bare, more in an array) or a scalar (`""` when empty).
+    Items {
+        slot: u16,
+    },
 }
 
 #[derive(Debug)]
@@ -259,6 +264,21 @@ fn object(element: &Element, children: &[Node], container: bool, event: bool) ->
     let all_depend = children
         .iter()
         .all(|c| matches!(c, Node::Element(e) if e.dependency.is_some()));
+    // Unnamed `Data` (one, written as `"Data":{"#text":…}`) or named ones, not both.
+    let data = children.iter().filter_map(|c| match c {
+        Node::Element(e) if container && e.name == "Data" => Some(e.attributes.is_empty()),
+        _ => None,
+    });
+    let (unnamed, named) = data.fold(
+        (0, 0),
+        |(u, n), unnamed| {
+            if unnamed { (u + 1, n) } else { (u, n + 1) }
+        },
+    );
+    if unnamed > 1 || (unnamed > 0 && named > 0) {
+        return None;
+    }
+    let unnamed = unnamed > 0;
     let mut members = Vec::new();
     let mut names: Vec<&str> = Vec::new();
     for (index, child) in children.iter().enumerate() {
@@ -284,7 +304,7 @@ fn object(element: &Element, children: &[Node], container: bool, event: bool) ->
             _ => return None,
         };
         if container && child.name == "Data" {
-            members.push(data_member(child)?);
+            members.push(data_member(child, unnamed)?);
             continue;
         }
         // Repeated names are renamed (`_1`, …); a `Data` name may repeat another's.
@@ -317,8 +337,19 @@ fn object(element: &Element, children: &[Node], container: bool, event: bool) ->
     })
 }
 
-/// `<Data Name="N">%n</Data>` in a container: the member `"N":` whose empty value is `""`.
-fn data_member(data: &Element) -> Option<Member> {
+/// `<Data Name="N">%n</Data>` in a container: the member `"N":` whose empty value is `""`;
+/// or, `unnamed`, `<Data>%n</Data>`: the member `"Data":{"#text":…}`.
+fn data_member(data: &Element, unnamed: bool) -> Option<Member> {
+    if unnamed {
+        let [Node::Slot(slot)] = data.children.as_slice() else {
+            return None;
+        };
+        return Some(Member::Element {
+            key: key("Data")?,
+            dependency: data.dependency,
+            value: Value::Items { slot: *slot },
+        });
+    }
     // A `Data` left out, unnamed or fixed would change how its siblings are written.
     if data.dependency.is_some() {
         return None;
@@ -414,6 +445,29 @@ fn write(
                 }
             }
         }
+        Value::Items { slot } => {
+            out.extend_from_slice(b"{\"#text\":");
+            match values.get(usize::from(*slot)) {
+                Some(Sub::Utf16Array(bytes)) => {
+                    let many = array_items(bytes).nth(1).is_some();
+                    if many {
+                        out.push(b'[');
+                    }
+                    for (index, item) in array_items(bytes).enumerate() {
+                        if index > 0 {
+                            out.push(b',');
+                        }
+                        scalar(&Sub::Utf16(item), out, text)?;
+                    }
+                    if many {
+                        out.push(b']');
+                    }
+                }
+                Some(value) if !is_empty(value) => scalar(value, out, text)?,
+                _ => out.extend_from_slice(b"\"\""),
+            }
+            out.push(b'}');
+        }
         Value::Object(object) => {
             out.push(b'{');
             let open = out.len();
@@ -468,6 +522,7 @@ fn scalar(value: &Sub<'_>, out: &mut Vec<u8>, text: &mut String) -> Result<(), D
     use BinXmlValue as V;
     let bare = match value {
         Sub::Utf16(_) | Sub::Sid(_) => false,
+        Sub::Utf16Array(_) => return Err(Declined),
         Sub::Value(value) => match value {
             V::Int8Type(_)
             | V::UInt8Type(_)
@@ -482,7 +537,8 @@ fn scalar(value: &Sub<'_>, out: &mut Vec<u8>, text: &mut String) -> Result<(), D
             | V::GuidType(_)
             | V::HexInt32Type(_)
             | V::HexInt64Type(_)
-            | V::SidType(_) => false,
+            | V::SidType(_)
+            | V::BinaryType(_) => false,
             V::FileTimeType(time) if time.0 <= super::LAST_FILETIME => false,
             _ => return Err(Declined),
         },

@@ -46,7 +46,7 @@ mod json;
 mod values;
 use cursor::Cursor;
 use json::JsonPlan;
-use values::{Instance, Sub, read_instance};
+use values::{Instance, Sub, array_items, read_instance};
 
 /// Bytes before a template definition's BinXML: next-definition offset, GUID, data size.
 const DEFINITION_HEADER_SIZE: usize = 24;
@@ -63,6 +63,9 @@ pub(crate) struct Shape {
     fields: Vec<Field>,
     /// The fields that come from `System`, where the event's header is read.
     system: Range<usize>,
+    /// Substitutions that, all NULL, leave a container without any member, which the renderer
+    /// writes as `null`: such an instance is declined (empty when that cannot happen).
+    all_left_out: Box<[u16]>,
     /// How the JSON text of its instances is written, when [`json`] writes it.
     json: Option<JsonPlan>,
 }
@@ -88,6 +91,9 @@ enum Source {
     /// A substitution holding a nested template instance (the `EventData` or `UserData` of
     /// most events), whose fields come here.
     Nested { index: u16 },
+    /// The substitution of an unnamed `<Data>`: a field per string of a string array, else
+    /// one field (`""` when empty).
+    Items { index: u16 },
 }
 
 /// What an empty substitution gives (`null`, `""`, or nothing, as the JSON renderer writes it
@@ -389,6 +395,10 @@ impl Shape {
         system: &mut Range<usize>,
         nested: &mut FillNested<'_>,
     ) -> Result<(), Declined> {
+        let null = |slot: &u16| values.get(usize::from(*slot)).is_some_and(Sub::is_null);
+        if !self.all_left_out.is_empty() && self.all_left_out.iter().all(null) {
+            return Err(Declined);
+        }
         for (index, field) in self.fields.iter().enumerate() {
             if index == self.system.start {
                 system.start = buf.entries.len();
@@ -417,6 +427,25 @@ impl Shape {
                         Empty::Null => ValueKind::Null,
                         Empty::Blank => ValueKind::String,
                     },
+                },
+                Source::Items { index } => match values.get(usize::from(*index)) {
+                    Some(Sub::Utf16Array(bytes)) => {
+                        for item in array_items(bytes) {
+                            let start = buf.text.len();
+                            push_utf16(item, &mut buf.text)?;
+                            let value = Span::new(start, buf.text.len());
+                            let name = buf.push_text(&field.name);
+                            buf.entries.push(Entry {
+                                name_key: field.key,
+                                name,
+                                value,
+                                kind: ValueKind::String,
+                            });
+                        }
+                        continue;
+                    }
+                    Some(value) if !is_empty(value) => write_value(value, &mut buf.text)?,
+                    _ => ValueKind::String,
                 },
                 Source::Nested { index } => {
                     match values.get(usize::from(*index)) {
@@ -452,7 +481,8 @@ fn is_empty(value: &Sub<'_>) -> bool {
     let value = match value {
         Sub::Value(value) => value,
         Sub::Utf16(bytes) => return matches!(bytes, [] | [_] | [0, 0, ..]),
-        Sub::Sid(_) => return false,
+        // The renderer takes an array for its strings before it asks whether it is empty.
+        Sub::Sid(_) | Sub::Utf16Array(_) => return false,
     };
     match value {
         BinXmlValue::NullType => true,
@@ -478,6 +508,8 @@ fn write_value(value: &Sub<'_>, text: &mut String) -> Result<ValueKind, Declined
             push_sid(bytes, text);
             return Ok(ValueKind::String);
         }
+        // Only an unnamed `Data` ([`Source::Items`]) takes an array.
+        Sub::Utf16Array(_) => return Err(Declined),
     };
     fn number(text: &mut String, n: impl itoa::Integer) -> ValueKind {
         text.push_str(itoa::Buffer::new().format(n));
@@ -882,6 +914,7 @@ enum Place {
 struct Compiler {
     fields: Vec<Field>,
     dependencies: Vec<u16>,
+    all_left_out: Vec<u16>,
 }
 
 /// The shape of the definition rooted at `root` (`Event`), if every part of it is one that
@@ -894,6 +927,7 @@ fn compile(root: &Element) -> Option<Shape> {
     let mut compiler = Compiler {
         fields: Vec::new(),
         dependencies: Vec::new(),
+        all_left_out: Vec::new(),
     };
     let mut system = 0..0;
     let mut seen = Vec::new();
@@ -935,6 +969,7 @@ fn compile(root: &Element) -> Option<Shape> {
     Some(Shape {
         fields: compiler.fields,
         system,
+        all_left_out: compiler.all_left_out.into_boxed_slice(),
         json: None,
     })
 }
@@ -945,6 +980,7 @@ fn compile_event_child(root: &Element) -> Option<Shape> {
     let mut compiler = Compiler {
         fields: Vec::new(),
         dependencies: Vec::new(),
+        all_left_out: Vec::new(),
     };
     // Its root's DependencyId is ignored, as a record root's is.
     match root.name.as_str() {
@@ -955,6 +991,7 @@ fn compile_event_child(root: &Element) -> Option<Shape> {
     Some(Shape {
         fields: compiler.fields,
         system: 0..0,
+        all_left_out: compiler.all_left_out.into_boxed_slice(),
         json: None,
     })
 }
@@ -1090,7 +1127,13 @@ impl Compiler {
 
     /// `EventData`: only `<Data Name="N">%n</Data>` children, each the field `N`.
     fn event_data(&mut self, element: &Element) -> Option<()> {
-        if !only_xmlns(&element.attributes) || all_dependent(&element.children) {
+        if !only_xmlns(&element.attributes) {
+            return None;
+        }
+        if has_unnamed_data(element) {
+            return self.unnamed_data(element);
+        }
+        if all_dependent(&element.children) {
             return None;
         }
         if element.children.is_empty() && element.attributes.is_empty() {
@@ -1130,6 +1173,51 @@ impl Compiler {
         }
         Some(())
     }
+
+    /// `EventData` of classic events: one unnamed `<Data>%n</Data>`, whose strings are the
+    /// values of the field `Data`, and other elements after it (`<Binary>`), each its field.
+    fn unnamed_data(&mut self, element: &Element) -> Option<()> {
+        if all_dependent(&element.children) {
+            // All left out, the container is `null`: declined when filling (see `Shape`).
+            let dependencies = element.children.iter().filter_map(|c| match c {
+                Node::Element(e) => e.dependency,
+                _ => None,
+            });
+            self.all_left_out.extend(dependencies);
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for child in &element.children {
+            let Node::Element(child) = child else {
+                return None;
+            };
+            // One `Data` (more are written as one array) and no repeated names.
+            if seen.contains(&child.name.as_str()) {
+                return None;
+            }
+            seen.push(&child.name);
+            if child.name != "Data" {
+                self.element(child, Place::Other)?;
+                continue;
+            }
+            let ([], [Node::Slot(index)]) =
+                (child.attributes.as_slice(), child.children.as_slice())
+            else {
+                return None;
+            };
+            self.enter(child);
+            self.push("Data".to_string(), Source::Items { index: *index });
+            self.leave(child);
+        }
+        Some(())
+    }
+}
+
+/// Whether a container holds a `<Data>` without attributes.
+fn has_unnamed_data(element: &Element) -> bool {
+    element
+        .children
+        .iter()
+        .any(|c| matches!(c, Node::Element(e) if e.name == "Data" && e.attributes.is_empty()))
 }
 
 #[cfg(test)]

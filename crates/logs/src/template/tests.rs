@@ -384,13 +384,6 @@ fn shapes_the_renderer_writes_otherwise_are_declined() {
     d.data("A", 0, None).data("A", 1, None);
     d.end().end();
     assert!(read(&d.finish(), Role::Record).is_none());
-    // An unnamed `Data`.
-    let mut d = Definition::new();
-    d.open("Event", false, None).close_start();
-    d.open("EventData", false, None).close_start();
-    d.leaf("Data", 0);
-    d.end().end();
-    assert!(read(&d.finish(), Role::Record).is_none());
     // Not an `Event`, and a cut-off definition.
     let mut d = Definition::new();
     d.leaf("Other", 0);
@@ -813,7 +806,8 @@ fn json_the_plans_do_not_settle_is_left_to_evtx() {
     values[9] = BinXmlValue::Real64Type(1.5);
     assert_eq!(json(&shape, &values), None);
     values[9] = BinXmlValue::BinaryType(&[1, 2]);
-    assert_eq!(json(&shape, &values), None);
+    let text = json(&shape, &values).expect("binary values are written");
+    assert!(text.contains(r##""CommandLine":"0102""##), "{text}");
     values[9] = BinXmlValue::FileTimeType(evtx::binxml::value_variant::FileTime(u64::MAX));
     assert_eq!(json(&shape, &values), None);
     values[9] = BinXmlValue::UInt64Type(7);
@@ -880,4 +874,141 @@ fn json_strings_are_escaped_as_evtx_escapes_them() {
     );
     assert_eq!(escaped("é\u{2028}𝄞"), "é\u{2028}𝄞");
     assert_eq!(escaped("a\"b"), "a\\\"b");
+}
+
+/// `<Event><System><EventID>%3</EventID></System><EventData><Data>%0</Data>
+/// <Binary>%2</Binary></EventData></Event>`, `Data` depending on %0 and `Binary` on %2, as
+/// classic (non-manifest) events are written.
+fn classic() -> Vec<u8> {
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("System", false, None).close_start();
+    d.leaf("EventID", 3);
+    d.end();
+    d.open("EventData", false, None).close_start();
+    d.open("Data", false, Some(0)).close_start().slot(0).end();
+    d.open("Binary", false, Some(2)).close_start().slot(2).end();
+    d.end();
+    d.end();
+    d.finish()
+}
+
+/// An event's fields as (name, kind, text).
+type Fields = Vec<(String, ValueKind, String)>;
+
+/// Fill and write the JSON text of `shape` with substitutions as the shape writer takes them.
+fn fill_and_json(shape: &Shape, values: &[Sub<'_>]) -> Result<(Fields, String), Declined> {
+    let mut buf = EventBuf::new();
+    buf.clear();
+    buf.layout = Layout::WindowsNested;
+    shape.fill(values, &mut buf, &mut (0..0), &mut |_, _| Err(Declined))?;
+    let event = buf.event(b"");
+    let fields = event
+        .fields()
+        .map(|(n, v)| (n.to_string(), v.kind(), v.text().to_string()))
+        .collect();
+    let mut out = Vec::new();
+    let plan = shape.json.as_ref().ok_or(Declined)?;
+    plan.write_record(values, &mut out, &mut |_, _| Err(Declined))?;
+    Ok((fields, String::from_utf8(out).map_err(|_| Declined)?))
+}
+
+#[test]
+fn an_unnamed_data_gives_a_data_field_per_string_of_its_array() {
+    let chunk = classic();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let array = utf16("http://x/y\0\0(NULL)\0");
+    let text = utf16("one");
+    let id = Sub::Value(BinXmlValue::UInt16Type(1040));
+    let null = Sub::Value(BinXmlValue::NullType);
+    let binary = Sub::Value(BinXmlValue::BinaryType(&[0x0a, 0xbc]));
+
+    let (fields, json) = fill_and_json(
+        &shape,
+        &[
+            Sub::Utf16Array(&array),
+            null.clone(),
+            null.clone(),
+            id.clone(),
+        ],
+    )
+    .expect("array");
+    assert_eq!(
+        fields,
+        owned(&[
+            ("EventID", Number, "1040"),
+            ("Data", Str, "http://x/y"),
+            ("Data", Str, ""),
+            ("Data", Str, "(NULL)"),
+        ])
+    );
+    assert_eq!(
+        json,
+        r##"{"Event":{"System":{"EventID":1040},"EventData":{"Data":{"#text":["http://x/y","","(NULL)"]}}}}"##
+    );
+
+    // One string, and a binary value.
+    let one = utf16("only\0");
+    let (fields, json) = fill_and_json(
+        &shape,
+        &[
+            Sub::Utf16Array(&one),
+            null.clone(),
+            binary.clone(),
+            id.clone(),
+        ],
+    )
+    .expect("one");
+    assert_eq!(
+        fields,
+        owned(&[
+            ("EventID", Number, "1040"),
+            ("Data", Str, "only"),
+            ("Binary", Str, "0ABC"),
+        ])
+    );
+    assert_eq!(
+        json,
+        r##"{"Event":{"System":{"EventID":1040},"EventData":{"Data":{"#text":"only"},"Binary":"0ABC"}}}"##
+    );
+
+    // A plain string where the array would be.
+    let (fields, json) = fill_and_json(
+        &shape,
+        &[Sub::Utf16(&text), null.clone(), null.clone(), id.clone()],
+    )
+    .expect("string");
+    assert_eq!(fields[1], ("Data".to_string(), Str, "one".to_string()));
+    assert!(
+        json.contains(r##""EventData":{"Data":{"#text":"one"}}"##),
+        "{json}"
+    );
+
+    // Both left out: `EventData` would be `null`, left to `evtx`.
+    assert!(fill_and_json(&shape, &[null.clone(), null.clone(), null, id]).is_err());
+}
+
+#[test]
+fn unnamed_data_the_shapes_do_not_settle_are_declined() {
+    // Two unnamed `Data` (written as one array), or unnamed and named together.
+    for named_too in [false, true] {
+        let mut d = Definition::new();
+        d.open("Event", false, None).close_start();
+        d.open("EventData", false, None).close_start();
+        d.open("Data", false, None).close_start().slot(0).end();
+        if named_too {
+            d.data("N", 1, None);
+        } else {
+            d.open("Data", false, None).close_start().slot(1).end();
+        }
+        d.end().end();
+        assert!(read(&d.finish(), Role::Record).is_none(), "{named_too}");
+    }
+    // An array anywhere else.
+    let chunk = sysmon_like();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let array = utf16("a\0b\0");
+    let mut values: Vec<Sub<'_>> = vec![Sub::Value(BinXmlValue::NullType); 11];
+    values[9] = Sub::Utf16Array(&array);
+    assert!(fill_and_json(&shape, &values).is_err());
 }

@@ -6,7 +6,7 @@
 //! record. The common layout is simple enough to read here: a fragment header, one template
 //! instance (its definition inline or not), the value descriptors, the values, the end of the
 //! stream (or of the bytes). Anything else (other tokens, a descriptor whose size is not its type's size,
-//! arrays, ANSI strings, system times, handles) gives `None`, and the caller asks `evtx` as
+//! arrays other than NUL-ended strings, ANSI strings, system times, handles) gives `None`, and the caller asks `evtx` as
 //! before; so a value read here is always one `evtx` reads the same way, which
 //! `tests/evtx_direct.rs` and the `logs_evtx` fuzz target check against `evtx`'s rendering.
 
@@ -24,12 +24,29 @@ pub(crate) enum Sub<'a> {
     Utf16(&'a [u8]),
     /// A SID's bytes (`evtx`'s SID value cannot be made outside it).
     Sid(&'a [u8]),
+    /// A string array's UTF-16LE bytes: strings one after another, each ended by a NUL (the
+    /// last one too; `evtx` would read past the value for one without).
+    Utf16Array(&'a [u8]),
 }
 
 impl Sub<'_> {
     pub(crate) fn is_null(&self) -> bool {
         matches!(self, Sub::Value(BinXmlValue::NullType))
     }
+}
+
+/// The strings of a string array's bytes (see [`Sub::Utf16Array`]), without their NULs.
+pub(crate) fn array_items(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    (0..bytes.len() / 2).filter_map(move |unit| {
+        let at = unit * 2;
+        if bytes[at] != 0 || bytes[at + 1] != 0 {
+            return None;
+        }
+        let item = &bytes[start..at];
+        start = at + 2;
+        Some(item)
+    })
 }
 
 /// One template instance: where its definition is, and its values.
@@ -117,6 +134,9 @@ fn value(kind: u8, bytes: &[u8]) -> Option<Sub<'_>> {
         0x14 => V::HexInt32Type(u32::from_le_bytes(fixed(bytes)?)),
         0x15 => V::HexInt64Type(u64::from_le_bytes(fixed(bytes)?)),
         0x21 => V::BinXmlType(bytes),
+        0x81 if bytes.len().is_multiple_of(2) && bytes.ends_with(&[0, 0]) => {
+            return Some(Sub::Utf16Array(bytes));
+        }
         _ => return None,
     };
     Some(Sub::Value(value))
@@ -266,6 +286,24 @@ mod tests {
         // Not inline: the same bytes would be read as values.
         let bytes = stream(15, true, values, &[]);
         assert!(read(&bytes).is_none());
+    }
+
+    #[test]
+    fn a_string_array_is_kept_whole_when_its_last_string_is_ended() {
+        let array = utf16("a\0\0bc\0");
+        let values: &[(u8, &[u8])] = &[(0x81, &array)];
+        let bytes = stream(1000, false, values, &[]);
+        let instance = read(&bytes).expect("read");
+        let [Sub::Utf16Array(kept)] = instance.values[..] else {
+            panic!("{:?}", instance.values);
+        };
+        assert_eq!(kept, &array[..]);
+        let items: Vec<&[u8]> = array_items(kept).collect();
+        assert_eq!(items, [&utf16("a")[..], &[], &utf16("bc")[..]]);
+        // A last string without its NUL (`evtx` would read on past the value).
+        let cut = utf16("a\0b");
+        let values: &[(u8, &[u8])] = &[(0x81, &cut)];
+        assert!(read(&stream(1000, false, values, &[])).is_none());
     }
 
     #[test]
