@@ -80,6 +80,20 @@ struct Field {
     dependencies: Box<[u16]>,
 }
 
+impl Field {
+    /// Append this field's entry, whose value is the text written since `start`.
+    fn push_entry(&self, buf: &mut EventBuf, start: usize, kind: ValueKind) {
+        let value = Span::new(start, buf.text.len());
+        let name = buf.push_text(&self.name);
+        buf.entries.push(Entry {
+            name_key: self.key,
+            name,
+            value,
+            kind,
+        });
+    }
+}
+
 #[derive(Debug)]
 enum Source {
     /// Text of the definition itself.
@@ -433,14 +447,7 @@ impl Shape {
                         for item in array_items(bytes) {
                             let start = buf.text.len();
                             push_utf16(item, &mut buf.text)?;
-                            let value = Span::new(start, buf.text.len());
-                            let name = buf.push_text(&field.name);
-                            buf.entries.push(Entry {
-                                name_key: field.key,
-                                name,
-                                value,
-                                kind: ValueKind::String,
-                            });
+                            field.push_entry(buf, start, ValueKind::String);
                         }
                         continue;
                     }
@@ -460,14 +467,7 @@ impl Shape {
                     continue;
                 }
             };
-            let value = Span::new(start, buf.text.len());
-            let name = buf.push_text(&field.name);
-            buf.entries.push(Entry {
-                name_key: field.key,
-                name,
-                value,
-                kind,
-            });
+            field.push_entry(buf, start, kind);
         }
         if self.system.end == self.fields.len() && self.system.start < self.system.end {
             system.end = buf.entries.len();
