@@ -265,22 +265,19 @@ fn object(element: &Element, children: &[Node], container: bool, event: bool) ->
         .iter()
         .all(|c| matches!(c, Node::Element(e) if e.dependency.is_some()));
     // Unnamed `Data` (one, written as `"Data":{"#text":…}`) or named ones, not both.
-    let data = children.iter().filter_map(|c| match c {
-        Node::Element(e) if container && e.name == "Data" => Some(e.attributes.is_empty()),
-        _ => None,
-    });
-    let (unnamed, named) = data.fold(
-        (0, 0),
-        |(u, n), unnamed| {
-            if unnamed { (u + 1, n) } else { (u, n + 1) }
-        },
-    );
-    if unnamed > 1 || (unnamed > 0 && named > 0) {
+    let data: Vec<bool> = children
+        .iter()
+        .filter_map(|c| match c {
+            Node::Element(e) if container && e.name == "Data" => Some(e.attributes.is_empty()),
+            _ => None,
+        })
+        .collect();
+    let unnamed = data.iter().filter(|&&unnamed| unnamed).count();
+    if unnamed > 1 || (unnamed == 1 && data.len() > 1) {
         return None;
     }
-    let unnamed = unnamed > 0;
+    let unnamed = unnamed == 1;
     let mut members = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
     for (index, child) in children.iter().enumerate() {
         let child = match child {
             Node::Element(child) => child,
@@ -307,18 +304,13 @@ fn object(element: &Element, children: &[Node], container: bool, event: bool) ->
             members.push(data_member(child, unnamed)?);
             continue;
         }
-        // Repeated names are renamed (`_1`, …); a `Data` name may repeat another's.
-        if names.contains(&child.name.as_str()) {
-            return None;
-        }
-        names.push(&child.name);
         members.push(Member::Element {
             key: key(&child.name)?,
             dependency: child.dependency,
             value: element_value(child, is_container(&child.name), false)?,
         });
     }
-    // A `Data` name that repeats another member's is renamed too.
+    // Repeated names (elements, `Data` names or both) are renamed (`_1`, …).
     let mut keys: Vec<&str> = members
         .iter()
         .filter_map(|m| match m {

@@ -12,9 +12,9 @@
 //! values into those fields.
 //!
 //! Only shapes whose JSON rendering is simple are read this way; a definition or a value that
-//! is not (arrays, unnamed or repeated `Data`, repeated sibling names, attributes on leaf
-//! elements outside `System`, containers whose children may all be left out, more than one
-//! nested instance, …) makes the caller render
+//! is not (arrays outside an unnamed `Data`, repeated sibling names, attributes on leaf
+//! elements outside `System`, more than one unnamed `Data`, more than one nested instance, a
+//! container whose members are all left out, …) makes the caller render
 //! that record to JSON as before. `tests/evtx_direct.rs` checks that both ways give the same
 //! events for every record of the corpus; `tests.rs` pins each rule on hand-written
 //! definitions.
@@ -63,9 +63,10 @@ pub(crate) struct Shape {
     fields: Vec<Field>,
     /// The fields that come from `System`, where the event's header is read.
     system: Range<usize>,
-    /// Substitutions that, all NULL, leave a container without any member, which the renderer
-    /// writes as `null`: such an instance is declined (empty when that cannot happen).
-    all_left_out: Box<[u16]>,
+    /// For each container whose members all depend on values, those values: when all of one
+    /// container's are NULL it has no member left and the renderer writes it as `null`, a
+    /// case left to `evtx` (the instance is declined).
+    all_left_out: Box<[Box<[u16]>]>,
     /// How the JSON text of its instances is written, when [`json`] writes it.
     json: Option<JsonPlan>,
 }
@@ -410,7 +411,7 @@ impl Shape {
         nested: &mut FillNested<'_>,
     ) -> Result<(), Declined> {
         let null = |slot: &u16| values.get(usize::from(*slot)).is_some_and(Sub::is_null);
-        if !self.all_left_out.is_empty() && self.all_left_out.iter().all(null) {
+        if self.all_left_out.iter().any(|group| group.iter().all(null)) {
             return Err(Declined);
         }
         for (index, field) in self.fields.iter().enumerate() {
@@ -914,7 +915,7 @@ enum Place {
 struct Compiler {
     fields: Vec<Field>,
     dependencies: Vec<u16>,
-    all_left_out: Vec<u16>,
+    all_left_out: Vec<Box<[u16]>>,
 }
 
 /// The shape of the definition rooted at `root` (`Event`), if every part of it is one that
@@ -1024,6 +1025,18 @@ impl Compiler {
         });
     }
 
+    /// A container whose `children` all depend on values is `null` when all are left out,
+    /// which the fill declines (see [`Shape::all_left_out`]).
+    fn may_all_be_left_out(&mut self, children: &[Node]) {
+        if all_dependent(children) {
+            let dependencies = children.iter().filter_map(|c| match c {
+                Node::Element(e) => e.dependency,
+                _ => None,
+            });
+            self.all_left_out.push(dependencies.collect());
+        }
+    }
+
     /// Fields of `element` are left out when its dependency is NULL.
     fn enter(&mut self, element: &Element) {
         self.dependencies.extend(element.dependency);
@@ -1045,9 +1058,8 @@ impl Compiler {
     }
 
     fn element_body(&mut self, element: &Element, place: Place) -> Option<()> {
-        if place != Place::System && all_dependent(&element.children) {
-            // Were all its children left out, it would render as `null`.
-            return None;
+        if place != Place::System {
+            self.may_all_be_left_out(&element.children);
         }
         let kept: Vec<_> = element
             .attributes
@@ -1133,9 +1145,7 @@ impl Compiler {
         if has_unnamed_data(element) {
             return self.unnamed_data(element);
         }
-        if all_dependent(&element.children) {
-            return None;
-        }
+        self.may_all_be_left_out(&element.children);
         if element.children.is_empty() && element.attributes.is_empty() {
             self.push(element.name.clone(), Source::Null);
         }
@@ -1177,14 +1187,7 @@ impl Compiler {
     /// `EventData` of classic events: one unnamed `<Data>%n</Data>`, whose strings are the
     /// values of the field `Data`, and other elements after it (`<Binary>`), each its field.
     fn unnamed_data(&mut self, element: &Element) -> Option<()> {
-        if all_dependent(&element.children) {
-            // All left out, the container is `null`: declined when filling (see `Shape`).
-            let dependencies = element.children.iter().filter_map(|c| match c {
-                Node::Element(e) => e.dependency,
-                _ => None,
-            });
-            self.all_left_out.extend(dependencies);
-        }
+        self.may_all_be_left_out(&element.children);
         let mut seen: Vec<&str> = Vec::new();
         for child in &element.children {
             let Node::Element(child) = child else {

@@ -1012,3 +1012,64 @@ fn unnamed_data_the_shapes_do_not_settle_are_declined() {
     values[9] = Sub::Utf16Array(&array);
     assert!(fill_and_json(&shape, &values).is_err());
 }
+
+#[test]
+fn a_container_whose_members_may_all_be_left_out_is_declined_only_when_they_are() {
+    // <Event><EventData><Data Name="A">%0</Data> and B=%1, each depending on itself;
+    // <Extra><X>%2</X></Extra>, X depending on %2.
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("EventData", false, None).close_start();
+    d.data("A", 0, Some(0)).data("B", 1, Some(1));
+    d.end();
+    d.open("Extra", false, None).close_start();
+    d.open("X", false, Some(2)).close_start().slot(2).end();
+    d.end();
+    d.end();
+    let chunk = d.finish();
+    let shape = read(&chunk, Role::Record).expect("shape");
+    let a = utf16("a");
+    let x = utf16("x");
+    use BinXmlValue::NullType;
+    assert_eq!(
+        fill(&shape, &[string(&a), NullType, string(&x)]).expect("filled"),
+        owned(&[("A", Str, "a"), ("X", Str, "x")])
+    );
+    // Either container with all its members left out would be `null`: left to `evtx`.
+    assert!(fill(&shape, &[NullType, NullType, string(&x)]).is_err());
+    assert!(fill(&shape, &[string(&a), NullType, NullType]).is_err());
+}
+
+/// The element tree of the definition at offset 0 of `chunk`.
+fn root(chunk: &[u8]) -> Element {
+    let start = DEFINITION_HEADER_SIZE;
+    let end = start + definition_body(chunk, 0).expect("body").len();
+    let mut reader = Reader {
+        at: Cursor::new(chunk, start, end).expect("cursor"),
+        outside: Vec::new(),
+    };
+    reader.fragment().expect("parsed")
+}
+
+#[test]
+fn json_plans_decline_repeated_member_names() {
+    // Two `Level` elements, which `evtx` writes as `Level` and `Level_1`.
+    let mut d = Definition::new();
+    d.open("Event", false, None).close_start();
+    d.open("System", false, None).close_start();
+    d.leaf("Level", 0).leaf("Level", 1);
+    d.end().end();
+    assert!(JsonPlan::record(&root(&d.finish())).is_none());
+    // A `Data` named like a sibling element.
+    let mut d = Definition::new();
+    d.open("EventData", false, None).close_start();
+    d.data("Binary", 0, None).leaf("Binary", 1);
+    d.end();
+    assert!(JsonPlan::nested(&root(&d.finish())).is_none());
+    // Distinct names are written.
+    let mut d = Definition::new();
+    d.open("EventData", false, None).close_start();
+    d.data("A", 0, None).leaf("Binary", 1);
+    d.end();
+    assert!(JsonPlan::nested(&root(&d.finish())).is_some());
+}
