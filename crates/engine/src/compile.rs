@@ -9,7 +9,6 @@ use crate::lower::{Lowerer, PlaceholderPolicy};
 use crate::problem::{CompileProblem, ProblemKind};
 use crate::scan::{AutomatonKind, FieldScan, group_scan_atoms};
 use crate::tree::{Tree, Trigger};
-use rayon::prelude::*;
 use sigrun_pipeline::{LogSource, Pipeline, Resolution, SourceVariant};
 use sigrun_rule::condition::Aggregation;
 use sigrun_rule::{Document, DocumentKind, SigmaRule};
@@ -242,35 +241,15 @@ fn assemble(
     let scan_started = Instant::now();
     let by_field = group_scan_atoms(&atoms, &used);
     let mut scans: Vec<Option<FieldScan>> = (0..fields.len()).map(|_| None).collect();
-    let mut field_order: Vec<_> = by_field.into_iter().collect();
-    // Largest first, so that the big automata start early on the worker threads.
-    field_order.sort_by_key(|(f, ids)| (std::cmp::Reverse(ids.len()), *f));
-    // Each field's automaton is independent of the others: build them in parallel.
-    let built: Vec<_> = field_order
-        .par_iter()
-        .map(|(field, ids)| {
-            let started = Instant::now();
-            let scan = FieldScan::build(&atoms, ids, options.automaton);
-            (*field, ids.len(), scan, started.elapsed())
-        })
-        .collect();
-    for (field, atom_count, scan, took) in built {
-        stats.scan_atoms += atom_count;
-        match scan {
-            Ok(scan) => {
-                stats.largest_automata.push((
-                    fields[field as usize].join("|"),
-                    scan.pattern_count(),
-                    took,
-                ));
-                stats.automaton_patterns += scan.pattern_count();
-                stats.automata += usize::from(scan.pattern_count() > 0);
-                scans[field as usize] = Some(scan);
-            }
-            // Only a pattern set beyond the automaton's size limits fails; those atoms
-            // are then evaluated one by one, which is slower but exact.
-            Err(_) => stats.scan_failures += 1,
-        }
+    for (field, ids) in by_field {
+        let scan = FieldScan::build(&atoms, &ids, options.automaton);
+        stats.scan_atoms += ids.len();
+        stats.automaton_patterns += scan.pattern_count();
+        stats.automata += usize::from(scan.pattern_count() > 0);
+        stats
+            .largest_automata
+            .push((fields[field as usize].join("|"), scan.pattern_count()));
+        scans[field as usize] = Some(scan);
     }
 
     // Buckets, each with a keyword scan over just its own rules' keywords: keywords are
@@ -278,7 +257,7 @@ fn assemble(
     // prefilter) matters.
     let (dispatch, lists) = DispatchTable::build(&keys);
     let mut keyword_scans: Vec<FieldScan> = Vec::new();
-    let mut keyword_scan_of: FxMap<Vec<AtomId>, Option<u32>> = FxMap::default();
+    let mut keyword_scan_of: FxMap<Vec<AtomId>, u32> = FxMap::default();
     let mut buckets = Vec::with_capacity(lists.len());
     for members in &lists {
         let mut set: Vec<AtomId> = members
@@ -290,21 +269,14 @@ fn assemble(
         let keyword_scan = if set.is_empty() {
             None
         } else {
-            *keyword_scan_of.entry(set).or_insert_with_key(|set| {
+            Some(*keyword_scan_of.entry(set).or_insert_with_key(|set| {
                 stats.scan_atoms += set.len();
-                match FieldScan::build(&atoms, set, options.automaton) {
-                    Ok(scan) => {
-                        stats.automaton_patterns += scan.pattern_count();
-                        stats.automata += 1;
-                        keyword_scans.push(scan);
-                        Some((keyword_scans.len() - 1) as u32)
-                    }
-                    Err(_) => {
-                        stats.scan_failures += 1;
-                        None
-                    }
-                }
-            })
+                let scan = FieldScan::build(&atoms, set, options.automaton);
+                stats.automaton_patterns += scan.pattern_count();
+                stats.automata += 1;
+                keyword_scans.push(scan);
+                (keyword_scans.len() - 1) as u32
+            }))
         };
         buckets.push(build_bucket(
             members,
@@ -315,10 +287,10 @@ fn assemble(
             keyword_scan,
         ));
     }
-    stats.automata_build = scan_started.elapsed();
+    stats.scan_tables = scan_started.elapsed();
     stats
         .largest_automata
-        .sort_by_key(|(_, n, _)| std::cmp::Reverse(*n));
+        .sort_by(|(a, n), (b, m)| m.cmp(n).then_with(|| a.cmp(b)));
     stats.largest_automata.truncate(8);
     stats.buckets = buckets.len();
 

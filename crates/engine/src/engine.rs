@@ -45,13 +45,13 @@ pub struct EngineStats {
     pub fields: usize,
     pub automata: usize,
     pub automaton_patterns: usize,
-    /// Fields whose automaton could not be built (their atoms are evaluated one by one).
-    pub scan_failures: usize,
     pub buckets: usize,
     pub lowering: Duration,
-    pub automata_build: Duration,
-    /// The largest automata: (event field, patterns, build time), largest first.
-    pub largest_automata: Vec<(String, usize, Duration)>,
+    /// Building the per-field scan tables. Their automata are built when a hunt first
+    /// searches the field, and not counted here.
+    pub scan_tables: Duration,
+    /// The largest automata: (event field, patterns), largest first.
+    pub largest_automata: Vec<(String, usize)>,
     pub total: Duration,
 }
 

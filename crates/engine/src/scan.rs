@@ -11,6 +11,7 @@ use crate::atoms::{Atom, AtomField, AtomId, ScanKind};
 use crate::fx::FxMap;
 use crate::matcher::{Anchor, Literal, Matcher, NumKey};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::sync::OnceLock;
 
 /// Which Aho-Corasick implementation the field automata use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,13 +57,48 @@ pub struct FieldScan {
     pool: Vec<AtomId>,
     /// Atoms true for every value (empty prefix, suffix or substring).
     every: Vec<AtomId>,
-    automaton: Option<AhoCorasick>,
-    /// A packed (SIMD) searcher over the automaton's patterns, when there are few enough:
-    /// it only says whether any pattern occurs.
-    prefilter: Option<aho_corasick::packed::Searcher>,
+    /// The automaton's patterns (the keys of the prefix, suffix and substring atoms).
+    patterns: Box<[Box<str>]>,
+    kind: AutomatonKind,
+    /// Built from `patterns` by the first value that needs it: building is most of the cost
+    /// of compiling a rule set, and a hunt often never sees most fields (a corpus without
+    /// registry events never builds the registry fields' automata).
+    searcher: OnceLock<Searcher>,
     /// Per automaton pattern: a range of `anchored`.
     pattern_atoms: Vec<(u32, u32)>,
     anchored: Vec<Anchored>,
+}
+
+/// What searches a value for a field's patterns.
+#[derive(Debug)]
+struct Searcher {
+    /// `None` when the pattern set is beyond the automaton's size limits: the patterns are
+    /// then searched one by one, which is slower but exact.
+    automaton: Option<AhoCorasick>,
+    /// A packed (SIMD) searcher over the patterns, when there are few enough: it only says
+    /// whether any pattern occurs.
+    prefilter: Option<aho_corasick::packed::Searcher>,
+}
+
+impl Searcher {
+    fn build(patterns: &[Box<str>], kind: AutomatonKind) -> Searcher {
+        let prefilter = if patterns.len() <= PREFILTER_MAX_PATTERNS {
+            let mut builder = aho_corasick::packed::Config::new().builder();
+            builder.extend(patterns.iter().map(|p| p.as_bytes()));
+            builder.build()
+        } else {
+            None
+        };
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(kind.to_ac(patterns.len()))
+            .build(patterns.iter().map(|p| p.as_bytes()))
+            .ok();
+        Searcher {
+            automaton,
+            prefilter,
+        }
+    }
 }
 
 /// An atom behind an automaton pattern. The automaton holds at most [`KEY_BYTES`] of each
@@ -94,11 +130,7 @@ fn key_of(text: &str) -> &str {
 
 impl FieldScan {
     /// Builds the tables for the given scan atoms (all on the same field).
-    pub fn build(
-        atoms: &[Atom],
-        ids: &[AtomId],
-        kind: AutomatonKind,
-    ) -> Result<FieldScan, aho_corasick::BuildError> {
+    pub fn build(atoms: &[Atom], ids: &[AtomId], kind: AutomatonKind) -> FieldScan {
         let mut equals: FxMap<Box<str>, Vec<AtomId>> = FxMap::default();
         let mut numbers: FxMap<NumKey, Vec<AtomId>> = FxMap::default();
         let mut patterns: FxMap<&str, Vec<Anchored>> = FxMap::default();
@@ -139,6 +171,7 @@ impl FieldScan {
         }
         let mut scan = FieldScan {
             every,
+            kind,
             ..FieldScan::default()
         };
         for (text, ids) in equals {
@@ -153,33 +186,27 @@ impl FieldScan {
             scan.pool.extend(ids.iter().copied());
             scan.numbers.insert(key, (start, ids.len() as u32));
         }
-        if !order.is_empty() {
-            for text in &order {
-                let list = patterns.remove(text).unwrap_or_default();
-                let start = scan.anchored.len() as u32;
-                scan.pattern_atoms.push((start, list.len() as u32));
-                scan.anchored.extend(list);
-            }
-            if order.len() <= PREFILTER_MAX_PATTERNS {
-                let mut builder = aho_corasick::packed::Config::new().builder();
-                builder.extend(order.iter());
-                scan.prefilter = builder.build();
-            }
-            scan.automaton = Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .kind(kind.to_ac(order.len()))
-                    .build(&order)?,
-            );
+        for text in &order {
+            let list = patterns.remove(text).unwrap_or_default();
+            let start = scan.anchored.len() as u32;
+            scan.pattern_atoms.push((start, list.len() as u32));
+            scan.anchored.extend(list);
         }
-        Ok(scan)
+        scan.patterns = order.iter().map(|&text| Box::from(text)).collect();
+        scan
+    }
+
+    /// The searcher over the patterns, built on first use.
+    fn searcher(&self) -> &Searcher {
+        self.searcher
+            .get_or_init(|| Searcher::build(&self.patterns, self.kind))
     }
 
     /// Whether values are searched with an automaton (the costly part of a scan, worth
     /// remembering per value).
     #[inline]
     pub fn has_automaton(&self) -> bool {
-        self.automaton.is_some()
+        !self.patterns.is_empty()
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -190,9 +217,12 @@ impl FieldScan {
     /// field has a packed prefilter; otherwise always true.
     #[inline]
     pub fn may_match(&self, lower: &str) -> bool {
-        self.prefilter
-            .as_ref()
-            .is_none_or(|prefilter| prefilter.find(lower).is_some())
+        self.patterns.is_empty()
+            || self
+                .searcher()
+                .prefilter
+                .as_ref()
+                .is_none_or(|prefilter| prefilter.find(lower).is_some())
     }
 
     /// Calls `fire` for every atom that holds for one value. `lower` is the value's
@@ -217,35 +247,69 @@ impl FieldScan {
                 .iter()
                 .for_each(|&a| fire(a));
         }
-        if let Some(automaton) = &self.automaton {
-            // Most values hold none of a small pattern set: a SIMD search (Teddy) rejects
-            // them twenty times faster than the automaton could.
-            if !self.may_match(lower) {
-                return;
+        if self.patterns.is_empty() {
+            return;
+        }
+        let searcher = self.searcher();
+        // Most values hold none of a small pattern set: a SIMD search (Teddy) rejects them
+        // twenty times faster than the automaton could.
+        if searcher
+            .prefilter
+            .as_ref()
+            .is_some_and(|prefilter| prefilter.find(lower).is_none())
+        {
+            return;
+        }
+        match &searcher.automaton {
+            Some(automaton) => {
+                for m in automaton.find_overlapping_iter(lower) {
+                    self.fire_pattern(m.pattern().as_usize(), m.start(), lower, fire);
+                }
             }
-            let end = lower.len();
-            for m in automaton.find_overlapping_iter(lower) {
-                let (start, len) = self.pattern_atoms[m.pattern().as_usize()];
-                for anchored in &self.anchored[start as usize..(start + len) as usize] {
-                    let found_end = match &anchored.full {
-                        None => m.end(),
-                        Some(full) => {
-                            if !lower[m.start()..].starts_with(&**full) {
-                                continue;
-                            }
-                            m.start() + full.len()
-                        }
-                    };
-                    let holds = match anchored.anchor {
-                        Anchor::Contains => true,
-                        Anchor::Prefix => m.start() == 0,
-                        Anchor::Suffix => found_end == end,
-                        Anchor::Equals => m.start() == 0 && found_end == end,
-                    };
-                    if holds {
-                        fire(anchored.atom);
+            None => {
+                for (pattern, text) in self.patterns.iter().enumerate() {
+                    // Every occurrence, overlapping ones included (`find_iter` skips those).
+                    let finder = memchr::memmem::Finder::new(text.as_bytes());
+                    let mut from = 0;
+                    while let Some(at) = finder.find(&lower.as_bytes()[from..]) {
+                        self.fire_pattern(pattern, from + at, lower, fire);
+                        from += at + 1;
                     }
                 }
+            }
+        }
+    }
+
+    /// Fires the atoms of `pattern`, found at `start` of `lower`, whose anchor and full
+    /// literal hold there.
+    #[inline]
+    fn fire_pattern(
+        &self,
+        pattern: usize,
+        start: usize,
+        lower: &str,
+        fire: &mut impl FnMut(AtomId),
+    ) {
+        let (first, len) = self.pattern_atoms[pattern];
+        let key_end = start + self.patterns[pattern].len();
+        for anchored in &self.anchored[first as usize..(first + len) as usize] {
+            let found_end = match &anchored.full {
+                None => key_end,
+                Some(full) => {
+                    if !lower[start..].starts_with(&**full) {
+                        continue;
+                    }
+                    start + full.len()
+                }
+            };
+            let holds = match anchored.anchor {
+                Anchor::Contains => true,
+                Anchor::Prefix => start == 0,
+                Anchor::Suffix => found_end == lower.len(),
+                Anchor::Equals => start == 0 && found_end == lower.len(),
+            };
+            if holds {
+                fire(anchored.atom);
             }
         }
     }
@@ -273,4 +337,108 @@ pub fn group_scan_atoms(atoms: &[Atom], used: &[bool]) -> FxMap<u32, Vec<AtomId>
         }
     }
     by_field
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FieldValue;
+    use proptest::prelude::*;
+
+    fn literal_atoms(literals: &[(Anchor, String)]) -> Vec<Atom> {
+        literals
+            .iter()
+            .map(|(anchor, text)| Atom {
+                field: AtomField::Field(0),
+                matcher: Matcher::Literal(Literal::new(*anchor, text, false)),
+                scan: ScanKind::Exact,
+                hints: Box::default(),
+            })
+            .collect()
+    }
+
+    fn fired(scan: &FieldScan, value: &str) -> Vec<AtomId> {
+        let mut out = Vec::new();
+        scan.scan(value, value, &mut |atom| out.push(atom));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// A field scan whose automaton "could not be built": its patterns are searched one by
+    /// one.
+    fn without_automaton(atoms: &[Atom], ids: &[AtomId]) -> FieldScan {
+        let scan = FieldScan::build(atoms, ids, AutomatonKind::Auto);
+        let prefilter = Searcher::build(&scan.patterns, AutomatonKind::Auto).prefilter;
+        scan.searcher
+            .set(Searcher {
+                automaton: None,
+                prefilter,
+            })
+            .expect("not built yet");
+        scan
+    }
+
+    #[test]
+    fn automata_are_built_on_first_use() {
+        let atoms = literal_atoms(&[(Anchor::Suffix, "\\cmd.exe".into())]);
+        let scan = FieldScan::build(&atoms, &[0], AutomatonKind::Auto);
+        assert!(scan.has_automaton());
+        assert!(scan.searcher.get().is_none());
+        assert_eq!(fired(&scan, "c:\\windows\\system32\\cmd.exe"), [0]);
+        assert!(scan.searcher.get().is_some());
+    }
+
+    #[test]
+    fn long_literals_are_checked_in_full_after_their_key() {
+        let atoms = literal_atoms(&[
+            (Anchor::Contains, "abcdefghijklmnop".into()),
+            (Anchor::Suffix, "abcdefghijklmnop".into()),
+            (Anchor::Prefix, "abcdefghijklxyz".into()),
+        ]);
+        for scan in [
+            FieldScan::build(&atoms, &[0, 1, 2], AutomatonKind::Auto),
+            without_automaton(&atoms, &[0, 1, 2]),
+        ] {
+            assert_eq!(scan.pattern_count(), 1, "one 12-byte key");
+            assert_eq!(fired(&scan, "xxabcdefghijklmnop"), [0, 1]);
+            assert_eq!(fired(&scan, "abcdefghijklmnopq"), [0]);
+            assert_eq!(fired(&scan, "abcdefghijklxyz"), [2]);
+            assert_eq!(fired(&scan, "abcdefghijkl"), [] as [AtomId; 0]);
+        }
+    }
+
+    fn anchor() -> impl Strategy<Value = Anchor> {
+        prop_oneof![
+            Just(Anchor::Prefix),
+            Just(Anchor::Suffix),
+            Just(Anchor::Contains),
+            Just(Anchor::Equals),
+        ]
+    }
+
+    proptest! {
+        /// The automaton, the one-by-one search and each literal's own matcher agree on
+        /// every value (a small alphabet makes overlaps and repeats common; literals longer
+        /// than the automaton's 12-byte keys are included).
+        #[test]
+        fn scans_agree_with_the_literals_themselves(
+            literals in prop::collection::vec((anchor(), "[ab.]{0,15}"), 1..40),
+            values in prop::collection::vec("[ab.]{0,24}", 1..20),
+        ) {
+            let atoms = literal_atoms(&literals);
+            let ids: Vec<AtomId> = (0..atoms.len() as AtomId).collect();
+            let automaton = FieldScan::build(&atoms, &ids, AutomatonKind::Auto);
+            let one_by_one = without_automaton(&atoms, &ids);
+            for value in &values {
+                let expected: Vec<AtomId> = ids
+                    .iter()
+                    .copied()
+                    .filter(|&id| atoms[id as usize].matcher.test_value(FieldValue::string(value), value))
+                    .collect();
+                prop_assert_eq!(&fired(&automaton, value), &expected, "automaton on {:?}", value);
+                prop_assert_eq!(&fired(&one_by_one, value), &expected, "one by one on {:?}", value);
+            }
+        }
+    }
 }
