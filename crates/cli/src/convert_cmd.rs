@@ -5,7 +5,6 @@ use sigrun_convert::{
     Batch, Format, Options, PlaceholderPolicy, Status, Target, convert_set, list,
 };
 use sigrun_pipeline::Pipeline;
-use sigrun_rule::RuleSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +50,8 @@ pub struct ConvertArgs {
     /// Also list the rules that were skipped (not applicable to the pipeline).
     #[arg(short, long)]
     verbose: bool,
+    #[command(flatten)]
+    cache: crate::rule_cache::CacheArgs,
 }
 
 pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
@@ -85,14 +86,16 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
         bail!("--format files needs --output FOLDER");
     }
 
-    let (mut set, unreadable) = RuleSet::load(&args.rules);
+    let loader = crate::rule_cache::RuleLoader::new(&args.cache);
+    let (mut set, unreadable) = loader.load(&args.rules);
     if let Some((path, reason)) = unreadable.first() {
         bail!("{}: {reason}", path.display());
     }
-    let (filters, unreadable) = RuleSet::load(&args.filters);
+    let (filters, unreadable) = loader.load(&args.filters);
     if let Some((path, reason)) = unreadable.first() {
         bail!("--filters {}: {reason}", path.display());
     }
+    loader.finish(&mut std::io::stderr().lock())?;
     let filtering = sigrun_rule::filter::apply_filters(&mut set, &filters);
     let mut stderr = std::io::stderr().lock();
     for problem in &filtering.problems {

@@ -6,6 +6,7 @@ mod convert_cmd;
 mod explain_cmd;
 mod hunt;
 mod pipelines;
+mod rule_cache;
 mod test_cmd;
 
 use clap::{Parser, Subcommand};

@@ -190,3 +190,34 @@ fn sigmahq_rules_have_no_errors() {
     assert!(value["summary"]["files"].as_u64().expect("files") > 3_000);
     assert_eq!(output.status.code(), Some(0));
 }
+
+/// `check` over the whole SigmaHQ corpus says the same with a cold parse cache, a warm one
+/// and none.
+#[test]
+fn the_parse_cache_never_changes_the_findings() {
+    let Some(shared) = shared_with("corpus/sigma") else {
+        return;
+    };
+    let corpus = shared.join("corpus/sigma");
+    let corpus = corpus.to_str().expect("path");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--format", "json", corpus];
+        args.extend_from_slice(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_sigrun"))
+            .args(&args)
+            .env("SIGRUN_CACHE_DIR", cache.path())
+            .output()
+            .expect("run sigrun")
+    };
+    let cold = run(&[]);
+    assert!(cache.path().join("rule-parses.bin").is_file());
+    let warm = run(&[]);
+    let none = run(&["--no-cache"]);
+    assert!(cold.stdout.len() > 1000);
+    for (name, other) in [("warm", &warm), ("--no-cache", &none)] {
+        assert_eq!(other.status.code(), cold.status.code(), "{name}");
+        assert_eq!(other.stdout, cold.stdout, "{name}");
+        assert_eq!(other.stderr, cold.stderr, "{name}");
+    }
+}

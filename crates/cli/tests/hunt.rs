@@ -327,3 +327,83 @@ fn pack_on_evtx_attack_samples() {
     }
     insta::assert_snapshot!("hunt_evtx_attack_samples_pack", format!("{per_file:#?}"));
 }
+
+/// Runs sigrun at the repository root with its parse cache in `cache` ("" turns it off).
+fn sigrun_cached(cache: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sigrun"))
+        .args(args)
+        .current_dir(common::repo_root())
+        .env("NO_COLOR", "1")
+        .env("SIGRUN_CACHE_DIR", cache)
+        .output()
+        .expect("run sigrun")
+}
+
+#[test]
+fn the_parse_cache_never_changes_the_output() {
+    let Some(shared) = shared_with("corpus/sigma/rules/windows") else {
+        return;
+    };
+    let rules_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        rules_dir.path().join("bad.yml"),
+        "title: Broken\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|nope: x\n    condition: sel\n",
+    )
+    .expect("write");
+    let windows = shared.join("corpus/sigma/rules/windows");
+    let args = [
+        "hunt",
+        "-f",
+        "jsonl",
+        "--progress",
+        "never",
+        "-r",
+        windows.to_str().expect("path"),
+        "-r",
+        rules_dir.path().to_str().expect("path"),
+        "samples/",
+    ];
+    let cache = tempfile::tempdir().expect("tempdir");
+    let file = cache.path().join("rule-parses.bin");
+    let without = sigrun_cached(Path::new(""), &args);
+    assert!(!file.exists());
+    let cold = sigrun_cached(cache.path(), &args);
+    assert!(file.is_file(), "the first run writes the cache");
+    let written = std::fs::metadata(&file).expect("cache").modified().ok();
+    let warm = sigrun_cached(cache.path(), &args);
+    assert_eq!(
+        std::fs::metadata(&file).expect("cache").modified().ok(),
+        written,
+        "a run that parsed nothing new leaves the cache alone"
+    );
+    let mut flag = args.to_vec();
+    flag.insert(1, "--no-cache");
+    let no_cache = sigrun_cached(cache.path(), &flag);
+
+    let stderr = String::from_utf8_lossy(&without.stderr).into_owned();
+    assert!(
+        stderr.contains("bad.yml:5:15 (Broken): unknown modifier 'nope'"),
+        "{stderr}"
+    );
+    assert!(alerts(&without).len() >= 23);
+    for (name, run) in [("cold", &cold), ("warm", &warm), ("--no-cache", &no_cache)] {
+        assert_eq!(run.status.code(), without.status.code(), "{name}");
+        assert_eq!(run.stdout, without.stdout, "{name}");
+        assert_eq!(String::from_utf8_lossy(&run.stderr), stderr, "{name}");
+    }
+
+    // A damaged cache: a warning, the same alerts, and a good cache again afterwards.
+    let mut bytes = std::fs::read(&file).expect("cache");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&file, &bytes).expect("write");
+    let damaged = sigrun_cached(cache.path(), &args);
+    assert_eq!(damaged.stdout, without.stdout);
+    let warning = String::from_utf8_lossy(&damaged.stderr);
+    assert!(
+        warning.contains("warning: parse cache") && warning.contains("damaged"),
+        "{warning}"
+    );
+    let again = sigrun_cached(cache.path(), &args);
+    assert_eq!(String::from_utf8_lossy(&again.stderr), stderr);
+}

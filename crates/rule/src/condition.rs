@@ -9,14 +9,14 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Expr {
     pub kind: ExprKind,
     /// Source span of this sub-expression.
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExprKind {
     Identifier(String),
     Not(Box<Expr>),
@@ -32,7 +32,7 @@ pub enum ExprKind {
 }
 
 /// A parsed condition: the boolean expression and, for Sigma 1 rules, an aggregation suffix.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Condition {
     pub expr: Expr,
     pub aggregation: Option<Aggregation>,
@@ -41,7 +41,7 @@ pub struct Condition {
 
 /// The obsolete Sigma 1 aggregation `| count(field) by group > 5`, kept so that old rules load;
 /// nothing evaluates or converts it (correlation rules replace it).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Aggregation {
     pub function: String,
     pub field: Option<String>,
@@ -51,7 +51,7 @@ pub struct Aggregation {
     pub span: Span,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Quantifier {
     /// `1 of` / `any of`: OR over the matched identifiers.
     Any,
@@ -59,7 +59,7 @@ pub enum Quantifier {
     All,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Pattern {
     /// `them`: every identifier not starting with `_`.
     Them,

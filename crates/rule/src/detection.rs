@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// How the values of one item combine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ValueJoin {
     /// Any value matches (the default).
     Any,
@@ -25,7 +25,7 @@ pub enum ValueJoin {
 }
 
 /// `field|modifiers: values`, or a keyword list when `field` is `None`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectionItem {
     /// The field name; `None` for keywords (matched against every value of the event).
     pub field: Option<Spanned<String>>,
@@ -50,7 +50,7 @@ impl DetectionItem {
 }
 
 /// The body of a search identifier.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Search {
     /// A map: every item must match.
     AllOf(Vec<DetectionItem>),
@@ -78,7 +78,7 @@ impl Search {
 }
 
 /// A named search (`selection: ...`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SearchIdentifier {
     pub name: Spanned<String>,
     pub search: Search,

@@ -9,7 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How serious a finding is. Ordered: `Error > Warning > Info`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Severity {
     Info,
     Warning,
@@ -47,19 +49,24 @@ impl FromStr for Severity {
 }
 
 /// A secondary location that explains the primary one ("first defined here").
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Related {
     pub span: Span,
     pub message: String,
 }
 
+/// A check's name. (An alias, so that serde does not take the field for text borrowed from
+/// the input: codes read back from the parse cache are interned instead.)
+pub type Code = &'static str;
+
 /// One finding in one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// The name of the check that produced it (`yaml`, `unknown-modifier`, `attack-tag` ...).
     /// Validators can be disabled by this name.
-    pub code: &'static str,
+    #[serde(deserialize_with = "intern_code")]
+    pub code: Code,
     pub message: String,
     /// Where in the file; `None` for findings about the file as a whole.
     pub span: Option<Span>,
@@ -210,6 +217,26 @@ impl<'f> LineWindow<'f> {
             .clamp(start, self.text.len());
         start..end
     }
+}
+
+/// Reads a diagnostic's code back (from the parse cache) as the `&'static str` the code
+/// names are: each distinct name is allocated once per process and kept, so a few dozen
+/// names cost a few dozen small allocations however many diagnostics are read.
+fn intern_code<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<&'static str, D::Error> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, PoisonError};
+    static CODES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+    let mut codes = CODES.lock().unwrap_or_else(PoisonError::into_inner);
+    let codes = codes.get_or_insert_with(HashSet::new);
+    if let Some(&code) = codes.get(&*name) {
+        return Ok(code);
+    }
+    let code: &'static str = Box::leak(name.into_owned().into_boxed_str());
+    codes.insert(code);
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::fmt;
 macro_rules! keyword_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -93,7 +93,7 @@ keyword_enum!(
 );
 
 /// `related` entries.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RelatedRule {
     pub id: Spanned<String>,
     pub kind: Option<Spanned<RelationType>>,
@@ -101,7 +101,7 @@ pub struct RelatedRule {
 
 /// Metadata every document kind may carry. Required fields are `Option` so that a broken rule
 /// still loads far enough to report every problem; the schema validator reports absences.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metadata {
     pub title: Option<Spanned<String>>,
     pub id: Option<Spanned<String>>,
@@ -158,7 +158,7 @@ impl Metadata {
 }
 
 /// `logsource`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogSource {
     pub category: Option<Spanned<String>>,
     pub product: Option<Spanned<String>>,
@@ -203,7 +203,7 @@ impl fmt::Display for LogSource {
 }
 
 /// `detection` of a rule, or the search part of a filter.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Detection {
     pub searches: Vec<SearchIdentifier>,
     /// One or more conditions; several (a YAML list) are ORed.
@@ -224,7 +224,7 @@ impl Detection {
 }
 
 /// A detection rule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SigmaRule {
     pub meta: Metadata,
     pub logsource: LogSource,
@@ -232,13 +232,13 @@ pub struct SigmaRule {
 }
 
 /// A correlation timespan such as `90m`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Timespan {
     pub seconds: u64,
 }
 
 /// `correlation.condition`: one or two threshold comparisons, and the field for value_* types.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CorrelationCondition {
     pub thresholds: Vec<(Spanned<CorrelationOp>, f64)>,
     pub field: Option<Spanned<String>>,
@@ -248,14 +248,14 @@ pub struct CorrelationCondition {
 }
 
 /// `correlation.aliases.<alias>`: the field each rule calls by that alias.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CorrelationAlias {
     pub alias: Spanned<String>,
     pub fields: Vec<(Spanned<String>, Spanned<String>)>,
 }
 
 /// A correlation (meta) rule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Correlation {
     pub meta: Metadata,
     pub kind: Option<Spanned<CorrelationType>>,
@@ -269,7 +269,7 @@ pub struct Correlation {
 }
 
 /// Which rules a filter applies to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FilterTarget {
     /// `rules: any` (or an empty list): every rule whose logsource matches.
     Any(Span),
@@ -277,7 +277,7 @@ pub enum FilterTarget {
 }
 
 /// A filter (meta filter) rule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Filter {
     pub meta: Metadata,
     pub logsource: LogSource,
@@ -285,7 +285,7 @@ pub struct Filter {
     pub detection: Detection,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DocumentKind {
     Rule(SigmaRule),
     Correlation(Correlation),
@@ -311,7 +311,7 @@ impl DocumentKind {
 }
 
 /// One YAML document of a rule file, parsed as far as it could be.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Document {
     /// Position among the file's documents (0-based).
     pub index: usize,

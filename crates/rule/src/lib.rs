@@ -8,6 +8,7 @@
 //! ```
 //! Nothing here knows about log formats or query languages.
 
+pub mod cache;
 pub mod condition;
 pub mod detection;
 pub mod diagnostic;
@@ -22,6 +23,7 @@ pub mod validate;
 pub mod value;
 pub mod yaml;
 
+pub use cache::ParseCache;
 pub use condition::{Condition, Expr, ExprKind, Pattern, Quantifier};
 pub use detection::{DetectionItem, Search, SearchIdentifier, ValueJoin};
 pub use diagnostic::{Diagnostic, Severity};

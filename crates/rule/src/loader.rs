@@ -1,5 +1,6 @@
 //! Loading rule files and folders into a [`RuleSet`].
 
+use crate::cache::ParseCache;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::document::{Document, DocumentKind};
 use crate::parse::parse_document;
@@ -71,6 +72,11 @@ pub fn parse_source(source: Arc<SourceFile>) -> RuleFile {
 
 /// Reads and parses one file. Unreadable, oversized or non-UTF-8 files give a file-level error.
 pub fn load_file(path: &Path) -> RuleFile {
+    load_file_with(path, &parse_source)
+}
+
+/// [`load_file`] with the text parsed by `parse` (the parser itself or a [`ParseCache`]).
+fn load_file_with(path: &Path, parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sync)) -> RuleFile {
     let bytes = match read_rule_file(path) {
         Ok(bytes) => bytes,
         Err(message) => {
@@ -86,7 +92,7 @@ pub fn load_file(path: &Path) -> RuleFile {
             if text.starts_with('\u{feff}') {
                 text.replace_range(..3, "");
             }
-            parse_source(SourceFile::new(path, text))
+            parse(SourceFile::new(path, text))
         }
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
@@ -205,8 +211,21 @@ impl<'a> DocRef<'a> {
 impl RuleSet {
     /// Loads files and folders in parallel.
     pub fn load(paths: &[PathBuf]) -> (RuleSet, Vec<(PathBuf, String)>) {
+        Self::load_with(paths, &parse_source)
+    }
+
+    /// [`RuleSet::load`], with files parsed before read from `cache` (and new ones added to
+    /// it; [`ParseCache::save`] writes them).
+    pub fn load_cached(paths: &[PathBuf], cache: &ParseCache) -> (RuleSet, Vec<(PathBuf, String)>) {
+        Self::load_with(paths, &|source| cache.parse(source))
+    }
+
+    fn load_with(
+        paths: &[PathBuf],
+        parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sync),
+    ) -> (RuleSet, Vec<(PathBuf, String)>) {
         let (files, errors) = collect_rule_files(paths);
-        let files = files.par_iter().map(|p| load_file(p)).collect();
+        let files = files.par_iter().map(|p| load_file_with(p, parse)).collect();
         (RuleSet { files }, errors)
     }
 

@@ -4,7 +4,9 @@ use std::fmt;
 
 /// A value modifier. Aliases (`wide`, `i`, `ignorecase`, `m`, `multiline`, `s`, `dotall`)
 /// parse to the same variant; [`Modifier::name`] gives the canonical spelling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Modifier {
     Contains,
     StartsWith,
@@ -158,7 +160,7 @@ impl fmt::Display for Modifier {
 }
 
 /// A numeric comparison (`lt`, `lte`, `gt`, `gte`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CompareOp {
     Lt,
     Lte,
@@ -187,7 +189,7 @@ impl CompareOp {
 }
 
 /// The part of a timestamp a time modifier compares (Sigma 2.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TimePart {
     Minute,
     Hour,

@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// One piece of a [`SigmaString`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Part {
     /// Literal text (never empty; adjacent texts are merged).
     Text(String),
@@ -21,7 +21,7 @@ pub enum Part {
 }
 
 /// A string value with wildcards, as the Sigma specification defines it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SigmaString {
     parts: Vec<Part>,
 }

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use std::fmt;
 
 /// A number as written in a rule.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Number {
     Int(i64),
     Float(f64),
@@ -43,7 +43,9 @@ impl fmt::Display for Number {
 }
 
 /// Flags of a `re` value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct RegexFlags {
     pub ignore_case: bool,
     pub multi_line: bool,
@@ -66,7 +68,7 @@ impl RegexFlags {
 }
 
 /// Where a `fieldref` value must appear in the field it is compared with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FieldRefMatch {
     Equals,
     StartsWith,
@@ -75,7 +77,7 @@ pub enum FieldRefMatch {
 }
 
 /// One value of a detection item, with its modifiers applied.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum MatchValue {
     /// Wildcard string match; case-insensitive unless `cased`.
     String {

@@ -16,13 +16,13 @@ const MAX_NODES_PER_DOCUMENT: usize = 200_000;
 /// Deepest nesting accepted; Sigma documents are a few levels deep.
 const MAX_DEPTH: usize = 64;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub span: Span,
     pub kind: NodeKind,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum NodeKind {
     Scalar(Scalar),
     Seq(Vec<Node>),
@@ -30,7 +30,7 @@ pub enum NodeKind {
     Map(Vec<(Node, Node)>),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scalar {
     /// The scalar's content after YAML escape processing.
     pub text: String,
@@ -39,7 +39,7 @@ pub struct Scalar {
 }
 
 /// How a scalar was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Style {
     Plain,
     SingleQuoted,
@@ -49,7 +49,7 @@ pub enum Style {
 }
 
 /// The YAML 1.2 core-schema type of a scalar. Quoted and block scalars are always strings.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ScalarValue {
     Null,
     Bool(bool),

@@ -124,3 +124,27 @@ fn check_reports_no_errors_on_sigmahq_rules() {
         errors.join("\n")
     );
 }
+
+/// Every file of the corpus read back from the parse cache equals its parse: documents,
+/// spans and diagnostics (compared as their full `Debug` text).
+#[test]
+fn every_corpus_file_reads_back_from_the_parse_cache_unchanged() {
+    let Some(shared) = shared() else { return };
+    let folders = rule_folders(&shared.join("corpus/sigma"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("parses");
+    let (parsed, _) = RuleSet::load(&folders);
+    let cold = sigrun_rule::ParseCache::open(&path);
+    let (first, _) = RuleSet::load_cached(&folders, &cold);
+    assert!(cold.save().expect("written"));
+    let warm = sigrun_rule::ParseCache::open(&path);
+    let (second, _) = RuleSet::load_cached(&folders, &warm);
+    assert!(!warm.save().expect("nothing new"), "every file was a hit");
+    assert_eq!(parsed.files.len(), second.files.len());
+    assert!(parsed.files.len() > 3000, "{}", parsed.files.len());
+    for ((a, b), c) in parsed.files.iter().zip(&first.files).zip(&second.files) {
+        let shown = |f: &sigrun_rule::RuleFile| format!("{:?}\n{:?}", f.documents, f.diagnostics);
+        assert_eq!(shown(a), shown(b), "{}", a.path().display());
+        assert_eq!(shown(a), shown(c), "{}", a.path().display());
+    }
+}

@@ -31,6 +31,8 @@ pub struct CheckArgs {
     /// Also check SigmaHQ's repository conventions.
     #[arg(long, value_enum, default_value_t = ProfileArg::Spec)]
     profile: ProfileArg,
+    #[command(flatten)]
+    cache: crate::rule_cache::CacheArgs,
     /// Show findings at or above this severity.
     #[arg(long, value_enum, default_value_t = SeverityArg::Warning)]
     severity: SeverityArg,
@@ -128,7 +130,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let (set, unreadable) = RuleSet::load(&args.paths);
+    let loader = crate::rule_cache::RuleLoader::new(&args.cache);
+    let (set, unreadable) = loader.load(&args.paths);
+    loader.finish(&mut std::io::stderr().lock())?;
     let options = Options {
         profile: match args.profile {
             ProfileArg::Spec => Profile::Spec,

@@ -78,6 +78,8 @@ pub struct HuntArgs {
     /// Do not print the summary.
     #[arg(long)]
     no_summary: bool,
+    #[command(flatten)]
+    cache: crate::rule_cache::CacheArgs,
     /// Do not list the rules that were skipped (they are still counted).
     #[arg(short, long)]
     quiet: bool,
@@ -177,7 +179,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         tags: args.tags.clone(),
         filters: args.filters.clone(),
     };
-    let loaded = load(&selection);
+    let loader = crate::rule_cache::RuleLoader::new(&args.cache);
+    let loaded = load(&selection, &loader);
+    loader.finish(&mut std::io::stderr().lock())?;
     let documents: Vec<(usize, &sigrun_rule::Document)> = loaded
         .selected
         .iter()

@@ -1,6 +1,7 @@
 //! The rules a hunt runs: the built-in pack and/or rule folders, narrowed by the user's
 //! filters, each with the metadata its alerts carry.
 
+use crate::rule_cache::RuleLoader;
 use sigrun_rule::{Diagnostic, Document, Level, RuleSet, Severity, SourceFile, Status};
 use std::path::PathBuf;
 
@@ -58,7 +59,7 @@ impl LoadedRules {
     }
 }
 
-pub fn load(selection: &RuleSelection) -> LoadedRules {
+pub fn load(selection: &RuleSelection, loader: &RuleLoader) -> LoadedRules {
     let mut set = if selection.paths.is_empty() || selection.with_builtin {
         RuleSet::from_sources(
             sigrun_pack::rules()
@@ -70,7 +71,7 @@ pub fn load(selection: &RuleSelection) -> LoadedRules {
     };
     let mut skipped = Vec::new();
     if !selection.paths.is_empty() {
-        let (loaded, unreadable) = RuleSet::load(&selection.paths);
+        let (loaded, unreadable) = loader.load(&selection.paths);
         set.extend(loaded);
         skipped.extend(unreadable.into_iter().map(|(path, reason)| Skipped {
             path: path.display().to_string(),
@@ -79,7 +80,7 @@ pub fn load(selection: &RuleSelection) -> LoadedRules {
         }));
     }
 
-    let (filter_set, unreadable) = RuleSet::load(&selection.filters);
+    let (filter_set, unreadable) = loader.load(&selection.filters);
     skipped.extend(unreadable.into_iter().map(|(path, reason)| Skipped {
         path: path.display().to_string(),
         title: String::new(),

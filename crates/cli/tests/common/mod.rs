@@ -10,14 +10,21 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs the `sigrun` binary in `dir` without colours.
+/// Runs the `sigrun` binary in `dir` without colours, with its parse cache in the target
+/// folder (not the user's).
 pub fn sigrun_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sigrun"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("SIGRUN_CACHE_DIR", test_cache_dir())
         .output()
         .expect("run sigrun")
+}
+
+/// The parse cache the tests' runs share.
+pub fn test_cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("parse-cache")
 }
 
 /// Runs the `sigrun` binary at the repository root.

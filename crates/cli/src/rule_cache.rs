@@ -1,0 +1,73 @@
+//! The parse cache of the commands that load rule folders (`hunt`, `check`, `convert`):
+//! unchanged rule files are read from it instead of being parsed again. It never changes a
+//! command's output, only its start-up time.
+
+use sigrun_rule::{ParseCache, RuleSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct CacheArgs {
+    /// Parse every rule file instead of reading unchanged ones from the parse cache
+    /// ($SIGRUN_CACHE_DIR, else $XDG_CACHE_HOME/sigrun, else ~/.cache/sigrun; an empty
+    /// SIGRUN_CACHE_DIR turns it off too).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// The cache file's name in the cache folder.
+const FILE_NAME: &str = "rule-parses.bin";
+
+/// Loads rule files and folders, through the parse cache unless it is off.
+pub struct RuleLoader {
+    cache: Option<ParseCache>,
+}
+
+impl RuleLoader {
+    pub fn new(args: &CacheArgs) -> RuleLoader {
+        let dir = if args.no_cache { None } else { cache_dir() };
+        RuleLoader {
+            cache: dir.map(|dir| ParseCache::open(dir.join(FILE_NAME))),
+        }
+    }
+
+    pub fn load(&self, paths: &[PathBuf]) -> (RuleSet, Vec<(PathBuf, String)>) {
+        match &self.cache {
+            Some(cache) => RuleSet::load_cached(paths, cache),
+            None => RuleSet::load(paths),
+        }
+    }
+
+    /// Writes what this run parsed back to the cache. A cache that cannot be read or written
+    /// is worth a warning, never a failure.
+    pub fn finish(self, stderr: &mut impl Write) -> std::io::Result<()> {
+        let Some(cache) = self.cache else {
+            return Ok(());
+        };
+        if let Some(reason) = cache.unusable() {
+            writeln!(
+                stderr,
+                "warning: parse cache {}: {reason}",
+                cache.path().display()
+            )?;
+        }
+        if let Err(e) = cache.save() {
+            writeln!(
+                stderr,
+                "warning: parse cache {} not written: {e}",
+                cache.path().display()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = std::env::var_os("SIGRUN_CACHE_DIR") {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    var("XDG_CACHE_HOME")
+        .map(|dir| Path::new(&dir).join("sigrun"))
+        .or_else(|| var("HOME").map(|home| Path::new(&home).join(".cache/sigrun")))
+}

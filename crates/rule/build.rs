@@ -1,0 +1,45 @@
+//! Fingerprints the parser's source for the parse cache (`src/cache.rs`): a cached parse is
+//! only reused by a build of the same parser and rule model, whatever the version number says.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let mut files = Vec::new();
+    collect(&dir.join("src"), &mut files);
+    files.push(dir.join("Cargo.toml"));
+    // The workspace's lock file pins the YAML parser; absent when built as a dependency,
+    // where the version requirement in Cargo.toml is all there is.
+    let lock = dir.join("../../Cargo.lock");
+    if lock.is_file() {
+        files.push(lock.clone());
+        println!("cargo:rerun-if-changed={}", lock.display());
+    }
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for file in &files {
+        file.strip_prefix(&dir).unwrap_or(file).hash(&mut hasher);
+        std::fs::read(file).unwrap_or_default().hash(&mut hasher);
+    }
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=Cargo.toml");
+    println!(
+        "cargo:rustc-env=SIGRUN_RULE_FINGERPRINT={:016x}",
+        hasher.finish()
+    );
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
