@@ -90,7 +90,8 @@ impl Pipeline {
             })?;
         builtin
             .parsed
-            .get_or_init(|| Pipeline::from_yaml(builtin.file, builtin.text))
+            // Written in sigrun's format: no need to read the YAML once more to tell.
+            .get_or_init(|| crate::parse::parse_pipeline(builtin.file, builtin.text))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -137,6 +138,14 @@ mod tests {
              for convert only: kusto_defender, kusto_asim, kusto_sentinel, splunk_windows, \
              winlogbeat)"
         );
+    }
+
+    /// `builtin` parses the embedded files as sigrun pipelines without asking.
+    #[test]
+    fn every_builtin_is_written_in_sigruns_format() {
+        for builtin in &super::BUILTINS {
+            assert!(!Pipeline::is_pysigma(builtin.text), "{}", builtin.name);
+        }
     }
 
     #[test]
