@@ -180,7 +180,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         filters: args.filters.clone(),
     };
     let loader = crate::rule_cache::RuleLoader::new(&args.cache);
-    let mut loaded = load(&selection, &loader);
+    let loaded = load(&selection, &loader);
     loader.finish(&mut std::io::stderr().lock())?;
     let documents: Vec<(usize, &sigrun_rule::Document)> = loaded
         .selected
@@ -189,10 +189,6 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let (engine, problems) =
         Engine::compile_documents(&documents, &pipeline, &CompileOptions::default());
-    // The rules' text and documents are not read again: their memory goes to the scan (the
-    // automata, built as fields are first searched, fit in it instead of new pages).
-    drop(documents);
-    drop(std::mem::take(&mut loaded.set));
 
     let mut stderr = std::io::stderr().lock();
     let skipped_rules = loaded.skipped.len() + problems.len();
