@@ -204,11 +204,7 @@ fn the_parse_cache_never_changes_the_findings() {
     let run = |extra: &[&str]| {
         let mut args = vec!["check", "--format", "json", corpus];
         args.extend_from_slice(extra);
-        std::process::Command::new(env!("CARGO_BIN_EXE_sigrun"))
-            .args(&args)
-            .env("SIGRUN_CACHE_DIR", cache.path())
-            .output()
-            .expect("run sigrun")
+        common::sigrun_cached(Path::new(env!("CARGO_MANIFEST_DIR")), cache.path(), &args)
     };
     let cold = run(&[]);
     assert!(cache.path().join("rule-parses.bin").is_file());

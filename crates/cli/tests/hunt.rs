@@ -330,13 +330,7 @@ fn pack_on_evtx_attack_samples() {
 
 /// Runs sigrun at the repository root with its parse cache in `cache` ("" turns it off).
 fn sigrun_cached(cache: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sigrun"))
-        .args(args)
-        .current_dir(common::repo_root())
-        .env("NO_COLOR", "1")
-        .env("SIGRUN_CACHE_DIR", cache)
-        .output()
-        .expect("run sigrun")
+    common::sigrun_cached(&common::repo_root(), cache, args)
 }
 
 #[test]

@@ -13,11 +13,17 @@ pub fn repo_root() -> PathBuf {
 /// Runs the `sigrun` binary in `dir` without colours, with its parse cache in the target
 /// folder (not the user's).
 pub fn sigrun_in(dir: &Path, args: &[&str]) -> Output {
+    sigrun_cached(dir, &test_cache_dir(), args)
+}
+
+/// Runs the `sigrun` binary in `dir` without colours, with its parse cache in `cache` (an
+/// empty path turns it off).
+pub fn sigrun_cached(dir: &Path, cache: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sigrun"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .env("SIGRUN_CACHE_DIR", test_cache_dir())
+        .env("SIGRUN_CACHE_DIR", cache)
         .output()
         .expect("run sigrun")
 }
