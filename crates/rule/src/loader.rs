@@ -180,10 +180,13 @@ pub fn collect_rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, Str
 /// 1% of a short hunt with thousands of rule files.)
 fn file_name_bytes(entry: &walkdir::DirEntry) -> &[u8] {
     let path = entry.path().as_os_str().as_encoded_bytes();
-    match path
-        .iter()
-        .rposition(|&b| b.is_ascii() && std::path::is_separator(b as char))
-    {
+    // The separators `std::path::is_separator` knows, searched with SIMD (a byte loop was
+    // 3% of loading the rules from the parse cache).
+    #[cfg(windows)]
+    let last = memchr::memrchr2(b'/', b'\\', path);
+    #[cfg(not(windows))]
+    let last = memchr::memrchr(b'/', path);
+    match last {
         Some(at) => &path[at + 1..],
         None => path,
     }
