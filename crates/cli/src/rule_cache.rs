@@ -3,6 +3,7 @@
 //! command's output, only its start-up time.
 
 use sigrun_rule::{ParseCache, RuleSet};
+use std::cell::OnceCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -20,28 +21,36 @@ const FILE_NAME: &str = "rule-parses.bin";
 
 /// Loads rule files and folders, through the parse cache unless it is off.
 pub struct RuleLoader {
-    cache: Option<ParseCache>,
+    /// The cache file, when the cache is on.
+    path: Option<PathBuf>,
+    /// Opened by the first load that names files (a hunt with the built-in pack alone never
+    /// reads it).
+    cache: OnceCell<ParseCache>,
 }
 
 impl RuleLoader {
     pub fn new(args: &CacheArgs) -> RuleLoader {
         let dir = if args.no_cache { None } else { cache_dir() };
         RuleLoader {
-            cache: dir.map(|dir| ParseCache::open(dir.join(FILE_NAME))),
+            path: dir.map(|dir| dir.join(FILE_NAME)),
+            cache: OnceCell::new(),
         }
     }
 
     pub fn load(&self, paths: &[PathBuf]) -> (RuleSet, Vec<(PathBuf, String)>) {
-        match &self.cache {
-            Some(cache) => RuleSet::load_cached(paths, cache),
-            None => RuleSet::load(paths),
+        match &self.path {
+            Some(path) if !paths.is_empty() => {
+                let cache = self.cache.get_or_init(|| ParseCache::open(path));
+                RuleSet::load_cached(paths, cache)
+            }
+            _ => RuleSet::load(paths),
         }
     }
 
     /// Writes what this run parsed back to the cache. A cache that cannot be read or written
     /// is worth a warning, never a failure.
     pub fn finish(self, stderr: &mut impl Write) -> std::io::Result<()> {
-        let Some(cache) = self.cache else {
+        let Some(cache) = self.cache.into_inner() else {
             return Ok(());
         };
         if let Some(reason) = cache.unusable() {

@@ -359,6 +359,10 @@ fn the_parse_cache_never_changes_the_output() {
     ];
     let cache = tempfile::tempdir().expect("tempdir");
     let file = cache.path().join("rule-parses.bin");
+    // The built-in pack alone is embedded: no cache to read or write.
+    let pack = sigrun_cached(cache.path(), &["hunt", "samples/"]);
+    assert_eq!(pack.status.code(), Some(1));
+    assert!(!file.exists());
     let without = sigrun_cached(Path::new(""), &args);
     assert!(!file.exists());
     let cold = sigrun_cached(cache.path(), &args);
