@@ -76,23 +76,37 @@ impl ParseCache {
     /// [`ParseCache::save`].
     pub fn open(path: impl Into<PathBuf>) -> ParseCache {
         let path = path.into();
+        match std::fs::read(&path) {
+            Ok(bytes) => ParseCache::from_bytes(path, bytes),
+            Err(e) => {
+                let mut cache = ParseCache::from_bytes(path, Vec::new());
+                cache.unusable =
+                    (e.kind() != std::io::ErrorKind::NotFound).then(|| format!("cannot read: {e}"));
+                cache
+            }
+        }
+    }
+
+    /// A cache over `bytes` as if read from the file at `path` (an empty file is an empty
+    /// cache). For tests and fuzzing; [`ParseCache::open`] reads the file.
+    #[doc(hidden)]
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> ParseCache {
         let mut cache = ParseCache {
-            path,
+            path: path.into(),
             index: HashMap::new(),
             bytes: Vec::new(),
             run: Mutex::default(),
             unusable: None,
         };
-        match std::fs::read(&cache.path) {
-            Ok(bytes) => match read_index(&bytes) {
-                Ok(index) => {
-                    cache.index = index;
-                    cache.bytes = bytes;
-                }
-                Err(reason) => cache.unusable = Some(reason),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => cache.unusable = Some(format!("cannot read: {e}")),
+        if bytes.is_empty() {
+            return cache;
+        }
+        match read_index(&bytes) {
+            Ok(index) => {
+                cache.index = index;
+                cache.bytes = bytes;
+            }
+            Err(reason) => cache.unusable = Some(reason),
         }
         cache
     }
@@ -110,16 +124,21 @@ impl ParseCache {
     /// [`parse_source`], answered from the cache when the same text was parsed before.
     pub fn parse(&self, source: Arc<SourceFile>) -> RuleFile {
         let key = xxh3_128(source.text().as_bytes());
-        if let Some(&(start, len)) = self.index.get(&key)
-            && let Ok(parsed) = postcard::from_bytes::<Parsed>(&self.bytes[start..start + len])
-        {
-            self.run().hits.push(key);
-            return RuleFile {
-                source,
-                documents: parsed.documents,
-                diagnostics: parsed.diagnostics,
-            };
-        }
+        let source = match self.index.get(&key) {
+            Some(&(start, len)) => match decode_entry(source, &self.bytes[start..start + len]) {
+                Ok(file) => {
+                    self.run().hits.push(key);
+                    return file;
+                }
+                Err(source) => source,
+            },
+            None => source,
+        };
+        self.parse_fresh(key, source)
+    }
+
+    /// Parses `source` and keeps the result for the cache file.
+    fn parse_fresh(&self, key: u128, source: Arc<SourceFile>) -> RuleFile {
         let file = parse_source(source);
         let entry = ParsedRef {
             documents: &file.documents,
@@ -193,6 +212,21 @@ impl ParseCache {
         temp.write_all(&out)?;
         temp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
+    }
+}
+
+/// An entry's bytes read back as the parse of `source`; `source` back when they do not decode.
+/// Public for the fuzz target (a decoded entry is trusted as the parser's output, so whatever
+/// decodes must be safe to validate and render).
+#[doc(hidden)]
+pub fn decode_entry(source: Arc<SourceFile>, bytes: &[u8]) -> Result<RuleFile, Arc<SourceFile>> {
+    match postcard::from_bytes::<Parsed>(bytes) {
+        Ok(parsed) => Ok(RuleFile {
+            source,
+            documents: parsed.documents,
+            diagnostics: parsed.diagnostics,
+        }),
+        Err(_) => Err(source),
     }
 }
 
