@@ -78,29 +78,20 @@ impl ParseCache {
         let path = path.into();
         match std::fs::read(&path) {
             Ok(bytes) => ParseCache::from_bytes(path, bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ParseCache::empty(path),
             Err(e) => {
-                let mut cache = ParseCache::from_bytes(path, Vec::new());
-                cache.unusable =
-                    (e.kind() != std::io::ErrorKind::NotFound).then(|| format!("cannot read: {e}"));
+                let mut cache = ParseCache::empty(path);
+                cache.unusable = Some(format!("cannot read: {e}"));
                 cache
             }
         }
     }
 
-    /// A cache over `bytes` as if read from the file at `path` (an empty file is an empty
-    /// cache). For tests and fuzzing; [`ParseCache::open`] reads the file.
+    /// A cache over `bytes` as if read from the file at `path`. For tests and fuzzing;
+    /// [`ParseCache::open`] reads the file.
     #[doc(hidden)]
     pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> ParseCache {
-        let mut cache = ParseCache {
-            path: path.into(),
-            index: HashMap::new(),
-            bytes: Vec::new(),
-            run: Mutex::default(),
-            unusable: None,
-        };
-        if bytes.is_empty() {
-            return cache;
-        }
+        let mut cache = ParseCache::empty(path.into());
         match read_index(&bytes) {
             Ok(index) => {
                 cache.index = index;
@@ -109,6 +100,16 @@ impl ParseCache {
             Err(reason) => cache.unusable = Some(reason),
         }
         cache
+    }
+
+    fn empty(path: PathBuf) -> ParseCache {
+        ParseCache {
+            path,
+            index: HashMap::new(),
+            bytes: Vec::new(),
+            run: Mutex::default(),
+            unusable: None,
+        }
     }
 
     pub fn path(&self) -> &Path {
