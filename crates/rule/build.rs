@@ -2,12 +2,16 @@
 //! only reused by a build of the same parser and rule model, whatever the version number says.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
     let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let mut files = Vec::new();
-    collect(&dir.join("src"), &mut files);
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir.join("src"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(walkdir::DirEntry::into_path)
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .collect();
     files.push(dir.join("Cargo.toml"));
     // The workspace's lock file pins the YAML parser; absent when built as a dependency,
     // where the version requirement in Cargo.toml is all there is.
@@ -28,18 +32,4 @@ fn main() {
         "cargo:rustc-env=SIGRUN_RULE_FINGERPRINT={:016x}",
         hasher.finish()
     );
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }

@@ -1,9 +1,11 @@
-//! The parse cache of the commands that load rule folders (`hunt`, `check`, `convert`):
+//! The parse cache of the commands that load rule folders (`check`, `hunt`, `convert`,
+//! `test`; `explain` reads one rule and parses it):
 //! unchanged rule files are read from it instead of being parsed again. It never changes a
 //! command's output, only its start-up time.
 
 use sigrun_rule::{ParseCache, RuleSet};
 use std::cell::OnceCell;
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -72,11 +74,48 @@ impl RuleLoader {
 }
 
 fn cache_dir() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = std::env::var_os("SIGRUN_CACHE_DIR") {
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+/// The cache folder given the environment: `SIGRUN_CACHE_DIR` (empty: no cache), else
+/// `XDG_CACHE_HOME/sigrun`, else `HOME/.cache/sigrun` (empty values count as unset), else none.
+fn cache_dir_from(env: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    if let Some(dir) = env("SIGRUN_CACHE_DIR") {
         return (!dir.is_empty()).then(|| PathBuf::from(dir));
     }
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
     var("XDG_CACHE_HOME")
         .map(|dir| Path::new(&dir).join("sigrun"))
         .or_else(|| var("HOME").map(|home| Path::new(&home).join(".cache/sigrun")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(vars: &[(&str, &str)]) -> Option<PathBuf> {
+        cache_dir_from(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn the_cache_folder_follows_the_environment() {
+        let all = [
+            ("SIGRUN_CACHE_DIR", "/c"),
+            ("XDG_CACHE_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(dir(&all), Some(PathBuf::from("/c")));
+        assert_eq!(dir(&[("SIGRUN_CACHE_DIR", ""), all[1], all[2]]), None);
+        assert_eq!(dir(&all[1..]), Some(PathBuf::from("/x/sigrun")));
+        assert_eq!(
+            dir(&[("XDG_CACHE_HOME", ""), all[2]]),
+            Some(PathBuf::from("/h/.cache/sigrun"))
+        );
+        assert_eq!(dir(&[("HOME", "")]), None);
+        assert_eq!(dir(&[]), None);
+    }
 }

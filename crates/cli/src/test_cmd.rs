@@ -27,6 +27,8 @@ pub struct TestArgs {
     /// Also list the rules that have no tests.
     #[arg(short, long)]
     verbose: bool,
+    #[command(flatten)]
+    cache: crate::rule_cache::CacheArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -44,7 +46,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let reports = if args.paths.is_empty() {
         test_pack(pipeline.as_ref())
     } else {
-        test_paths(&args.paths, &args.filters, pipeline.as_ref())?
+        test_paths(&args.paths, &args.filters, pipeline.as_ref(), &args.cache)?
     };
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -91,15 +93,18 @@ fn test_paths(
     paths: &[PathBuf],
     filters: &[PathBuf],
     pipeline: Option<&Pipeline>,
+    cache: &crate::rule_cache::CacheArgs,
 ) -> anyhow::Result<Vec<RuleTestReport>> {
-    let (mut set, unreadable) = RuleSet::load(paths);
+    let loader = crate::rule_cache::RuleLoader::new(cache);
+    let (mut set, unreadable) = loader.load(paths);
     if let Some((path, reason)) = unreadable.first() {
         anyhow::bail!("{}: {reason}", path.display());
     }
-    let (filter_set, unreadable) = RuleSet::load(filters);
+    let (filter_set, unreadable) = loader.load(filters);
     if let Some((path, reason)) = unreadable.first() {
         anyhow::bail!("--filters {}: {reason}", path.display());
     }
+    loader.finish(&mut std::io::stderr().lock())?;
     let applied = sigrun_rule::filter::apply_filters(&mut set, &filter_set);
     for problem in &applied.problems {
         eprintln!(

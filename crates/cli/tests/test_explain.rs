@@ -47,6 +47,26 @@ fn test_text_json_and_junit() {
     insta::assert_snapshot!("test_junit", normalized(&junit, dir.path()));
 }
 
+/// `test` reads rule folders through the parse cache: the first run fills it, and a warm
+/// run and a run without it report the same.
+#[test]
+fn test_results_do_not_depend_on_the_parse_cache() {
+    let dir = fixture();
+    let path = dir.path().to_str().expect("path");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| common::sigrun_cached(&common::repo_root(), cache.path(), args);
+    let cold = run(&["test", "--format", "json", path]);
+    assert!(cache.path().join("rule-parses.bin").is_file());
+    let warm = run(&["test", "--format", "json", path]);
+    let none = run(&["test", "--no-cache", "--format", "json", path]);
+    assert_eq!(cold.status.code(), Some(1));
+    for other in [&warm, &none] {
+        assert_eq!(other.status.code(), cold.status.code());
+        assert_eq!(other.stdout, cold.stdout);
+        assert_eq!(other.stderr, cold.stderr);
+    }
+}
+
 #[test]
 fn builtin_pack_tests_pass() {
     let output = sigrun(&["test"]);

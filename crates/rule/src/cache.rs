@@ -37,6 +37,8 @@ const FINGERPRINT: &str = concat!(
 const MAX_ENTRIES: usize = 100_000;
 /// The same for the entries' total size.
 const MAX_BYTES: usize = 512 << 20;
+/// The largest file a save writes: the entries, their index (24 bytes each) and the header.
+const MAX_FILE_BYTES: u64 = (MAX_BYTES + MAX_ENTRIES * 24 + 4096) as u64;
 
 /// The parsed files of earlier runs, and those parsed in this one.
 pub struct ParseCache {
@@ -76,7 +78,7 @@ impl ParseCache {
     /// [`ParseCache::save`].
     pub fn open(path: impl Into<PathBuf>) -> ParseCache {
         let path = path.into();
-        match std::fs::read(&path) {
+        match read_cache_file(&path) {
             Ok(bytes) => ParseCache::from_bytes(path, bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ParseCache::empty(path),
             Err(e) => {
@@ -214,6 +216,27 @@ impl ParseCache {
         temp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// The bytes of a cache file, refused (not read) beyond what a save can write: a stray huge
+/// file at the cache's path costs one warning, not its size in memory.
+fn read_cache_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{len} bytes is larger than a parse cache can be (it will be rewritten)"
+        )));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(
+            "larger than a parse cache can be (it will be rewritten)",
+        ));
+    }
+    Ok(bytes)
 }
 
 /// An entry's bytes read back as the parse of `source`; `source` back when they do not decode.
@@ -405,6 +428,25 @@ mod tests {
         let cache = ParseCache::open(&path);
         assert!(cache.index.is_empty());
         assert_eq!(cache.unusable(), None);
+        cache.parse(source("a.yml", RULE));
+        assert!(cache.save().unwrap());
+        assert_eq!(ParseCache::open(&path).index.len(), 1);
+    }
+
+    #[test]
+    fn a_file_larger_than_a_save_can_write_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parses");
+        // Sparse: no disk is used.
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let cache = ParseCache::open(&path);
+        assert!(cache.index.is_empty() && cache.bytes.is_empty());
+        let reason = cache.unusable().unwrap_or_default();
+        assert!(
+            reason.contains("larger than a parse cache can be"),
+            "{reason}"
+        );
         cache.parse(source("a.yml", RULE));
         assert!(cache.save().unwrap());
         assert_eq!(ParseCache::open(&path).index.len(), 1);
