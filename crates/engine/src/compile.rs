@@ -271,7 +271,7 @@ fn assemble(
         } else {
             Some(*keyword_scan_of.entry(set).or_insert_with_key(|set| {
                 stats.scan_atoms += set.len();
-                let scan = FieldScan::build(&atoms, set, options.automaton);
+                let scan = FieldScan::build(&atoms, set, options.automaton).with_case_gate();
                 stats.automaton_patterns += scan.pattern_count();
                 stats.automata += 1;
                 keyword_scans.push(scan);

@@ -159,7 +159,7 @@ impl Engine {
         if bucket.members > 0 {
             let mut values: Vec<Val<'_>> = recycle(std::mem::take(&mut scratch.values));
             scratch.collect(self, bucket.collect_all, event, &mut values);
-            scratch.scan(self, bucket, &mut values);
+            scratch.scan(self, bucket, event.all_text(), &mut values);
             scratch.enqueue(bucket);
             count = scratch.evaluate(
                 self,
@@ -375,7 +375,13 @@ impl Scratch {
     }
 
     /// Step 3: answer the literal atoms of the bucket's trigger fields.
-    fn scan(&mut self, engine: &Engine, bucket: &Bucket, values: &mut [Val<'_>]) {
+    fn scan(
+        &mut self,
+        engine: &Engine,
+        bucket: &Bucket,
+        all_text: Option<&str>,
+        values: &mut [Val<'_>],
+    ) {
         let epoch = self.epoch;
         let Scratch {
             atom_state,
@@ -398,23 +404,13 @@ impl Scratch {
         };
         if let Some(keyword_scan) = bucket.keyword_scan {
             let keyword_scan = &engine.p.keyword_scans[keyword_scan as usize];
-            // Lower every value back to back, then ask the prefilter once over all of them:
-            // an occurrence in a value is an occurrence in the concatenation, so "none there"
-            // means no keyword anywhere (one that spans two values is only a false alarm).
-            let start = lower.len();
-            for index in 0..values.len() as u32 {
-                if !values[index as usize].value.is_null() {
-                    lowered(lower, values, index);
-                }
-            }
-            if keyword_scan.may_match(&lower[start..]) {
-                for v in values.iter() {
-                    if v.value.is_null() {
-                        continue;
-                    }
-                    let (s, l) = (v.lower_start as usize, v.lower_len as usize);
-                    keyword_scan.scan(v.value.text, &lower[s..s + l], &mut fire);
-                }
+            // First the event's whole text in its own case, which usually proves that no
+            // keyword is anywhere without lowering a value. Else lower every value back to
+            // back and ask the prefilter once over all of them: an occurrence in a value is
+            // an occurrence in the concatenation, so "none there" means no keyword anywhere
+            // (one that spans two values is only a false alarm).
+            if keyword_scan.may_fire_in(all_text) {
+                keyword_scan_values(keyword_scan, lower, values, &mut fire);
             }
             *keywords_scanned = epoch;
         }
@@ -700,6 +696,32 @@ impl Scratch {
             }
         }
         false
+    }
+}
+
+/// Searches every value of the event for the keyword scan's atoms, lowering the values into
+/// `lower` back to back and asking the scan's prefilter once over all of them first.
+fn keyword_scan_values(
+    keyword_scan: &FieldScan,
+    lower: &mut String,
+    values: &mut [Val<'_>],
+    fire: &mut impl FnMut(AtomId),
+) {
+    let start = lower.len();
+    for index in 0..values.len() as u32 {
+        if !values[index as usize].value.is_null() {
+            lowered(lower, values, index);
+        }
+    }
+    if !keyword_scan.may_match(&lower[start..]) {
+        return;
+    }
+    for v in values.iter() {
+        if v.value.is_null() {
+            continue;
+        }
+        let (s, l) = (v.lower_start as usize, v.lower_len as usize);
+        keyword_scan.scan(v.value.text, &lower[s..s + l], fire);
     }
 }
 

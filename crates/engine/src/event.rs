@@ -51,6 +51,11 @@ pub trait EventView {
     fn channel(&self) -> Option<&str>;
     /// Calls `f` once per `(name, value)` pair, in document order.
     fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>));
+    /// A text that holds every value's text (anything else may be in it too), when the event
+    /// has one at hand: a keyword the text lacks is in no value, which one search tells.
+    fn all_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<T: EventView + ?Sized> EventView for &T {
@@ -64,6 +69,10 @@ impl<T: EventView + ?Sized> EventView for &T {
 
     fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>)) {
         (**self).for_each_field(f)
+    }
+
+    fn all_text(&self) -> Option<&str> {
+        (**self).all_text()
     }
 }
 
@@ -88,6 +97,10 @@ impl EventView for sigrun_logs::Event<'_> {
             f(name, FieldValue::new(kind, value.text()));
         }
     }
+
+    fn all_text(&self) -> Option<&str> {
+        Some(self.text())
+    }
 }
 
 /// An owned event built field by field: for tests, examples and `explain` on hand-made input.
@@ -95,6 +108,8 @@ impl EventView for sigrun_logs::Event<'_> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemoryEvent {
     fields: Vec<(String, ValueKind, String)>,
+    /// Every value's text, one per line: the event's [`EventView::all_text`].
+    all_text: String,
 }
 
 impl MemoryEvent {
@@ -127,6 +142,8 @@ impl MemoryEvent {
 
     pub fn push(&mut self, name: &str, kind: ValueKind, text: &str) {
         self.fields.push((name.to_owned(), kind, text.to_owned()));
+        self.all_text.push_str(text);
+        self.all_text.push('\n');
     }
 
     fn first(&self, name: &str) -> Option<&str> {
@@ -150,6 +167,10 @@ impl EventView for MemoryEvent {
         for (name, kind, text) in &self.fields {
             f(name, FieldValue::new(*kind, text));
         }
+    }
+
+    fn all_text(&self) -> Option<&str> {
+        Some(&self.all_text)
     }
 }
 

@@ -67,6 +67,9 @@ pub struct FieldScan {
     /// Per automaton pattern: a range of `anchored`.
     pattern_atoms: Vec<(u32, u32)>,
     anchored: Vec<Anchored>,
+    /// For keyword scans: a search of the event's whole text in its own case (see
+    /// [`CaseGate`]).
+    gate: Option<CaseGate>,
 }
 
 /// What searches a value for a field's patterns.
@@ -99,6 +102,118 @@ impl Searcher {
             prefilter,
         }
     }
+}
+
+/// Most case variants a [`CaseGate`] searches for (a packed searcher handles a few dozen
+/// patterns well).
+const GATE_MAX_VARIANTS: usize = 64;
+
+/// Up to how many bytes of each literal a [`CaseGate`] searches for.
+const GATE_KEY_BYTES: usize = 3;
+
+/// A keyword scan's whole-event prefilter. Keywords are searched in every value of an event,
+/// lower-cased; lowering each value costs more than the search, and for most events no
+/// keyword occurs anywhere. The gate searches the event's text as it is for every ASCII case
+/// variant of a short ASCII piece of each literal (the piece with the fewest letters): each
+/// character of a lowered value comes from one character of the value, and the only
+/// non-ASCII characters whose lower case holds ASCII are the Kelvin sign (`k`) and the
+/// dotted capital I (`i` and a combining dot), which the gate searches for as well. So a
+/// value whose lowered text holds a literal holds one of the gate's patterns, and no hit
+/// proves that no atom fires.
+#[derive(Debug)]
+struct CaseGate {
+    searcher: aho_corasick::packed::Searcher,
+    /// The characters of [`LOWERING_TO_ASCII`], searched apart: the dotted capital I is two
+    /// bytes long, and a packed searcher with a two-byte pattern checks every pattern's
+    /// candidates on two bytes instead of three.
+    lowering_to_ascii: [memchr::memmem::Finder<'static>; 2],
+}
+
+/// The non-ASCII characters whose lower case holds an ASCII character
+/// (`non_ascii_characters_lowering_to_ascii` checks the list against `char::to_lowercase`).
+const LOWERING_TO_ASCII: [char; 2] = ['\u{130}', '\u{212a}'];
+
+impl CaseGate {
+    /// `None` when a scan atom is not a plain literal (numbers compare by value, and an empty
+    /// literal is in every value), a literal has no ASCII piece, or the variants are too many.
+    fn build(scan: &FieldScan) -> Option<CaseGate> {
+        if !scan.every.is_empty() || !scan.numbers.is_empty() {
+            return None;
+        }
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        // A value equal to a literal holds it too.
+        for literal in scan.patterns.iter().chain(scan.equals.keys()) {
+            let key = gate_key(literal.as_bytes())?;
+            for variant in case_variants(key) {
+                if !variants.contains(&variant) {
+                    variants.push(variant);
+                }
+            }
+            if variants.len() > GATE_MAX_VARIANTS {
+                return None;
+            }
+        }
+        let mut builder = aho_corasick::packed::Config::new().builder();
+        builder.extend(&variants);
+        let finder = |c: char| {
+            memchr::memmem::Finder::new(c.encode_utf8(&mut [0; 4]).as_bytes()).into_owned()
+        };
+        Some(CaseGate {
+            searcher: builder.build()?,
+            lowering_to_ascii: LOWERING_TO_ASCII.map(finder),
+        })
+    }
+
+    #[inline]
+    fn may_match(&self, text: &str) -> bool {
+        self.searcher.find(text).is_some()
+            || (!text.is_ascii()
+                && self
+                    .lowering_to_ascii
+                    .iter()
+                    .any(|finder| finder.find(text.as_bytes()).is_some()))
+    }
+}
+
+/// The piece of a literal the gate searches for: the first of its all-ASCII windows of
+/// [`GATE_KEY_BYTES`] bytes (or the whole literal when shorter) with the fewest letters;
+/// `None` when it has none (or is empty).
+fn gate_key(literal: &[u8]) -> Option<&[u8]> {
+    let width = literal.len().min(GATE_KEY_BYTES);
+    let letters = |w: &[u8]| w.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    if width == 0 {
+        return None;
+    }
+    literal
+        .windows(width)
+        .filter(|w| w.is_ascii())
+        .min_by_key(|w| letters(w))
+}
+
+/// Every spelling of `key` with its ASCII letters in either case.
+fn case_variants(key: &[u8]) -> Vec<Vec<u8>> {
+    let mut variants = vec![Vec::with_capacity(key.len())];
+    for &byte in key {
+        if byte.is_ascii_alphabetic() {
+            let upper: Vec<Vec<u8>> = variants
+                .iter()
+                .map(|v| {
+                    let mut v = v.clone();
+                    v.push(byte.to_ascii_uppercase());
+                    v
+                })
+                .collect();
+            for v in &mut variants {
+                v.push(byte.to_ascii_lowercase());
+            }
+            variants.extend(upper);
+        } else {
+            for v in &mut variants {
+                v.push(byte);
+            }
+        }
+    }
+    variants
 }
 
 /// An atom behind an automaton pattern. The automaton holds at most [`KEY_BYTES`] of each
@@ -194,6 +309,23 @@ impl FieldScan {
         }
         scan.patterns = order.iter().map(|&text| Box::from(text)).collect();
         scan
+    }
+
+    /// Builds the [`CaseGate`] of a keyword scan, when its atoms allow one.
+    pub fn with_case_gate(mut self) -> FieldScan {
+        self.gate = CaseGate::build(&self);
+        self
+    }
+
+    /// Whether an event whose [`EventView::all_text`](crate::EventView::all_text) is
+    /// `all_text` may hold a value this scan fires an atom for (no false negatives): `false`
+    /// spares lowering and searching its values.
+    #[inline]
+    pub fn may_fire_in(&self, all_text: Option<&str>) -> bool {
+        match (&self.gate, all_text) {
+            (Some(gate), Some(text)) => gate.may_match(text),
+            _ => true,
+        }
     }
 
     /// The searcher over the patterns, built on first use.
@@ -415,6 +547,131 @@ mod tests {
             Just(Anchor::Contains),
             Just(Anchor::Equals),
         ]
+    }
+
+    #[test]
+    fn gate_keys_are_the_windows_with_fewest_letters() {
+        let key = |literal: &str| gate_key(literal.as_bytes()).map(|k| k.to_vec());
+        assert_eq!(key("sekurlsa::"), Some(b"a::".to_vec()));
+        assert_eq!(key("dpapi::masterkey"), Some(b"i::".to_vec()));
+        assert_eq!(key("mimidrv.sys"), Some(b"rv.".to_vec()));
+        assert_eq!(key("ab"), Some(b"ab".to_vec()));
+        assert_eq!(key("abcd"), Some(b"abc".to_vec()));
+        // Only all-ASCII pieces.
+        assert_eq!(key("\u{e9}t\u{e9}.x"), None);
+        assert_eq!(key("caf\u{e9}.exe"), Some(b".ex".to_vec()));
+        assert_eq!(key("\u{e9}t\u{e9}"), None);
+        assert_eq!(key(""), None);
+        assert_eq!(
+            case_variants(b"a:b"),
+            [b"a:b", b"A:b", b"a:B", b"A:B"].map(|v| v.to_vec())
+        );
+        assert_eq!(case_variants(b"::1"), [b"::1".to_vec()]);
+    }
+
+    fn keyword_scan(literals: &[&str]) -> FieldScan {
+        let literals: Vec<(Anchor, String)> = literals
+            .iter()
+            .map(|l| (Anchor::Contains, l.to_string()))
+            .collect();
+        let atoms = literal_atoms(&literals);
+        let ids: Vec<AtomId> = (0..atoms.len() as AtomId).collect();
+        FieldScan::build(&atoms, &ids, AutomatonKind::Auto).with_case_gate()
+    }
+
+    #[test]
+    fn the_case_gate_passes_text_that_may_hold_a_keyword() {
+        let scan = keyword_scan(&["sekurlsa::", "mimidrv.sys", "kiwi legit printer"]);
+        assert!(scan.gate.is_some());
+        for text in [
+            "CommandLine\nmimikatz SEKURLSA::logonpasswords",
+            "x\nC:\\Windows\\MimiDrv.SYS",
+            "Kiwi Legit Printer",
+            // The Kelvin sign lowers to `k`.
+            "\u{212a}iwi Legit Printer",
+        ] {
+            assert!(scan.may_fire_in(Some(text)), "{text}");
+        }
+        for text in [
+            "",
+            "C:\\Windows\\System32\\cmd.exe /c dir",
+            "sekurlsa:x",
+            "Microsoft\u{ae} Windows\u{ae} Operating System",
+        ] {
+            assert!(!scan.may_fire_in(Some(text)), "{text}");
+        }
+        // Events without a whole text are always searched.
+        assert!(scan.may_fire_in(None));
+        // The two characters that lower to ASCII: `\u{212a}IWI` lowers to `kiwi`, and
+        // `X\u{130}` to `xi` and a combining dot.
+        let scan = keyword_scan(&["kiwi", "xi"]);
+        assert!(scan.may_fire_in(Some("\u{212a}IWI")));
+        assert!(scan.may_fire_in(Some("X\u{130}")));
+        assert!(!scan.may_fire_in(Some("KIX XJ")));
+        // A literal without an ASCII piece: no gate.
+        assert!(keyword_scan(&["\u{e9}t\u{e9}"]).gate.is_none());
+    }
+
+    #[test]
+    fn non_ascii_characters_lowering_to_ascii() {
+        let found: Vec<char> = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .filter(|c| !c.is_ascii() && c.to_lowercase().any(|l| l.is_ascii()))
+            .collect();
+        assert_eq!(found, LOWERING_TO_ASCII);
+    }
+
+    #[test]
+    fn no_case_gate_for_an_empty_literal_or_numbers() {
+        assert!(keyword_scan(&[""]).gate.is_none());
+        let atoms = vec![Atom {
+            field: AtomField::Keyword,
+            matcher: Matcher::Literal(Literal::new(Anchor::Equals, "", false)),
+            scan: ScanKind::Exact,
+            hints: Box::default(),
+        }];
+        assert!(
+            FieldScan::build(&atoms, &[0], AutomatonKind::Auto)
+                .with_case_gate()
+                .gate
+                .is_none()
+        );
+        // Too many variants: no gate, every event is searched.
+        let many: Vec<String> = (0..40).map(|i| format!("ab{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let scan = keyword_scan(&many);
+        assert!(scan.gate.is_none());
+        assert!(scan.may_fire_in(Some("nothing")));
+    }
+
+    proptest! {
+        /// The case gate never turns away an event one of whose values the keyword scan fires
+        /// an atom for, whatever the case of the values (the Kelvin sign lowers to `k`).
+        #[test]
+        fn the_case_gate_has_no_false_negatives(
+            literals in prop::collection::vec((anchor(), "[ak:.\u{e9}]{0,6}"), 1..6),
+            values in prop::collection::vec(
+                prop_oneof![4 => "[aAkK:. ]{0,12}", 1 => "[aAkK:.\u{e9}\u{c9}\u{212a} ]{0,12}"],
+                0..4,
+            ),
+        ) {
+            let literals: Vec<(Anchor, String)> = literals
+                .into_iter()
+                .map(|(anchor, text)| (anchor, crate::text::lower(&text)))
+                .collect();
+            let atoms = literal_atoms(&literals);
+            let ids: Vec<AtomId> = (0..atoms.len() as AtomId).collect();
+            let scan = FieldScan::build(&atoms, &ids, AutomatonKind::Auto).with_case_gate();
+            let all_text = values.join("\n");
+            for value in &values {
+                let lower = crate::text::lower(value);
+                let mut any = false;
+                scan.scan(value, &lower, &mut |_| any = true);
+                if any {
+                    prop_assert!(scan.may_fire_in(Some(&all_text)), "{:?} in {:?}", value, all_text);
+                }
+            }
+        }
     }
 
     proptest! {

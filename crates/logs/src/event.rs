@@ -276,6 +276,12 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// The text every name and value of [`Event::fields`] is a slice of: a string that does not
+    /// occur in it occurs in none of them (a prefilter's whole-event question).
+    pub fn text(&self) -> &'a str {
+        &self.buf.text
+    }
+
     /// How many `(name, value)` pairs [`Event::fields`] yields.
     pub fn field_count(&self) -> usize {
         self.buf.entries.len()
