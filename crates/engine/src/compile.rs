@@ -193,9 +193,7 @@ fn assemble(
     let mut variants = Vec::with_capacity(pending.len());
     let mut selectors = Vec::with_capacity(pending.len());
     let mut used = vec![false; atoms.len()];
-    // Per variant: its keyword atoms that the keyword scan answers (empty: no keywords);
-    // `None` when it has keywords the scan cannot answer (they need every value).
-    let mut keyword_atoms: Vec<(Vec<AtomId>, bool)> = Vec::with_capacity(pending.len());
+    let mut keyword_atoms: Vec<VariantKeywords> = Vec::with_capacity(pending.len());
     let mut keys = Vec::with_capacity(pending.len());
     let mut stats = EngineStats {
         rules: rule_ids.len(),
@@ -210,19 +208,27 @@ fn assemble(
         } else {
             stats.untriggered_variants += 1;
         }
-        let mut keyword = (Vec::new(), false);
+        let mut keyword = VariantKeywords::default();
         for &a in &evaluated {
             used[a as usize] = true;
             let atom = &atoms[a as usize];
             if atom.field == AtomField::Keyword {
-                keyword.1 = true;
+                keyword.any = true;
                 if atom.scan == ScanKind::Exact {
-                    keyword.0.push(a);
+                    keyword.scanned.push(a);
+                } else {
+                    // False whenever its hints are, which the keyword scan answers.
+                    let answered = !atom.hints.is_empty()
+                        && atom.hints.iter().all(|&h| {
+                            let hint = &atoms[h as usize];
+                            hint.field == AtomField::Keyword && hint.scan == ScanKind::Exact
+                        });
+                    keyword.needs_values |= !answered;
                 }
             }
         }
-        keyword.0.sort_unstable();
-        keyword.0.dedup();
+        keyword.scanned.sort_unstable();
+        keyword.scanned.dedup();
         keyword_atoms.push(keyword);
         selectors.push(p.selector.clone());
         keys.push((index as u32, p.keys.clone()));
@@ -262,7 +268,7 @@ fn assemble(
     for members in &lists {
         let mut set: Vec<AtomId> = members
             .iter()
-            .flat_map(|&v| keyword_atoms[v as usize].0.iter().copied())
+            .flat_map(|&v| keyword_atoms[v as usize].scanned.iter().copied())
             .collect();
         set.sort_unstable();
         set.dedup();
@@ -336,6 +342,17 @@ fn assemble(
 }
 
 /// The atoms a tree evaluates, with their hints.
+/// A variant's keyword atoms.
+#[derive(Default)]
+struct VariantKeywords {
+    /// Those the keyword scan answers.
+    scanned: Vec<AtomId>,
+    /// It has keyword atoms: every value of an event must be kept.
+    any: bool,
+    /// Some keyword atom needs the values even when the keyword scan fires nothing.
+    needs_values: bool,
+}
+
 fn collect_atoms(tree: &Tree, atoms: &[crate::atoms::Atom], out: &mut Vec<AtomId>) {
     match tree {
         Tree::Const(_) => {}
@@ -354,7 +371,7 @@ fn collect_atoms(tree: &Tree, atoms: &[crate::atoms::Atom], out: &mut Vec<AtomId
 fn build_bucket(
     members: &[u32],
     pending: &[Pending],
-    keyword_atoms: &[(Vec<AtomId>, bool)],
+    keyword_atoms: &[VariantKeywords],
     atoms: &[crate::atoms::Atom],
     scans: &[Option<FieldScan>],
     keyword_scan: Option<u32>,
@@ -364,9 +381,11 @@ fn build_bucket(
     let mut scan_fields = Vec::new();
     let mut scan_keywords = false;
     let mut collect_all = false;
+    let mut keywords_need_values = false;
     for &v in members {
         let p = &pending[v as usize];
-        collect_all |= keyword_atoms[v as usize].1;
+        collect_all |= keyword_atoms[v as usize].any;
+        keywords_need_values |= keyword_atoms[v as usize].needs_values;
         match &p.trigger {
             Trigger::AnyOf(set) => {
                 let scannable = set.iter().all(|&a| match atoms[a as usize].field {
@@ -407,5 +426,6 @@ fn build_bucket(
         scan_fields: scan_fields.into(),
         keyword_scan: keyword_scan.filter(|_| scan_keywords),
         collect_all,
+        keywords_need_values,
     }
 }

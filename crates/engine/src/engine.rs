@@ -15,7 +15,7 @@
 use crate::atoms::{Atom, AtomField, AtomId, FieldId, ScanKind};
 use crate::dispatch::{CondValue, DispatchTable, Selector};
 use crate::event::{EventView, FieldValue};
-use crate::fx::{FxMap, NameTable};
+use crate::fx::{FxMap, NameTable, word};
 use crate::matcher::{Matcher, fieldref_holds};
 use crate::memo::ScanMemo;
 use crate::scan::FieldScan;
@@ -77,6 +77,9 @@ pub(crate) struct Bucket {
     pub keyword_scan: Option<u32>,
     /// Some variant searches keywords: keep every value of the event.
     pub collect_all: bool,
+    /// Some keyword atom is evaluated over every value even when the keyword scan fires
+    /// nothing; otherwise, an event the scan's gate turns away keeps only the named fields.
+    pub keywords_need_values: bool,
 }
 
 pub(crate) struct Parts {
@@ -158,8 +161,15 @@ impl Engine {
         let mut count = 0;
         if bucket.members > 0 {
             let mut values: Vec<Val<'_>> = recycle(std::mem::take(&mut scratch.values));
-            scratch.collect(self, bucket.collect_all, event, &mut values);
-            scratch.scan(self, bucket, event.all_text(), &mut values);
+            // The event's whole text usually proves that no keyword is in any value, before
+            // the values are collected.
+            let keywords_may_fire = bucket.keyword_scan.is_none_or(|scan| {
+                self.p.keyword_scans[scan as usize].may_fire_in(event.all_text())
+            });
+            let collect_all =
+                bucket.collect_all && (keywords_may_fire || bucket.keywords_need_values);
+            scratch.collect(self, collect_all, event, &mut values);
+            scratch.scan(self, bucket, keywords_may_fire, &mut values);
             scratch.enqueue(bucket);
             count = scratch.evaluate(
                 self,
@@ -379,7 +389,7 @@ impl Scratch {
         &mut self,
         engine: &Engine,
         bucket: &Bucket,
-        all_text: Option<&str>,
+        keywords_may_fire: bool,
         values: &mut [Val<'_>],
     ) {
         let epoch = self.epoch;
@@ -404,12 +414,11 @@ impl Scratch {
         };
         if let Some(keyword_scan) = bucket.keyword_scan {
             let keyword_scan = &engine.p.keyword_scans[keyword_scan as usize];
-            // First the event's whole text in its own case, which usually proves that no
-            // keyword is anywhere without lowering a value. Else lower every value back to
-            // back and ask the prefilter once over all of them: an occurrence in a value is
-            // an occurrence in the concatenation, so "none there" means no keyword anywhere
-            // (one that spans two values is only a false alarm).
-            if keyword_scan.may_fire_in(all_text) {
+            // Unless the event's whole text proved that no keyword is anywhere, lower every
+            // value back to back and ask the prefilter once over all of them: an occurrence
+            // in a value is an occurrence in the concatenation, so "none there" means no
+            // keyword anywhere (one that spans two values is only a false alarm).
+            if keywords_may_fire {
                 keyword_scan_values(keyword_scan, lower, values, &mut fire);
             }
             *keywords_scanned = epoch;
@@ -726,22 +735,30 @@ fn keyword_scan_values(
 }
 
 /// Whether a (short) name holds a space, eight bytes at a time: every field name of every
-/// event is checked, and a byte loop showed in profiles.
+/// event is checked, and a byte loop (or `contains`, a call to memchr) showed in profiles.
 #[inline]
 fn has_space(name: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = name.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        // A zero byte in `x` (a space in the name) sets its high bit here.
-        let x = u64::from_le_bytes(word) ^ (u64::from(b' ') * ONES);
-        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
-            return true;
+    // A zero byte in `x` (a space in the word) sets its high bit here.
+    let spaces = |word: u64, ones: u64, highs: u64| {
+        let x = word ^ (u64::from(b' ') * ones);
+        x.wrapping_sub(ones) & !x & highs != 0
+    };
+    let n = name.len();
+    match n {
+        // Whole words, then the last eight bytes (overlapping the last whole word).
+        8.. => {
+            name.chunks_exact(8)
+                .any(|chunk| spaces(word::<8>(chunk, 0), ONES, HIGHS))
+                || spaces(word::<8>(name, n - 8), ONES, HIGHS)
         }
+        4..8 => {
+            let (ones, highs) = (ONES & 0xffff_ffff, HIGHS & 0xffff_ffff);
+            spaces(word::<4>(name, 0), ones, highs) || spaces(word::<4>(name, n - 4), ones, highs)
+        }
+        _ => name.contains(&b' '),
     }
-    chunks.remainder().contains(&b' ')
 }
 
 /// The lower-cased text of a value, computed once per event into the arena.
@@ -793,6 +810,18 @@ mod tests {
         }
         // Bytes next to 0x20 are not spaces.
         assert!(!has_space(b"!!!!!!!!\x1f\x1f\x1f"));
+        // Every length and position, around the four- and eight-byte loads.
+        for n in 0..20 {
+            for filler in [b'x', 0x1f, 0x21, 0xa0, 0x00] {
+                let mut name = vec![filler; n];
+                assert!(!has_space(&name), "{n} {filler:#x}");
+                for at in 0..n {
+                    name[at] = b' ';
+                    assert!(has_space(&name), "{n} {at} {filler:#x}");
+                    name[at] = filler;
+                }
+            }
+        }
     }
 
     #[test]

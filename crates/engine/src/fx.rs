@@ -63,6 +63,14 @@ impl Hasher for FxHasher {
     }
 }
 
+/// The `N` (4 or 8) bytes of `bytes` at `at`, little-endian (the caller checks the length).
+#[inline]
+pub(crate) fn word<const N: usize>(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word[..N].copy_from_slice(&bytes[at..at + N]);
+    u64::from_le_bytes(word)
+}
+
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A read-only map from event field names to values, built once, tuned for the per-field
@@ -105,16 +113,15 @@ impl<V: Copy> NameTable<V> {
     #[inline]
     fn slot_of(&self, name: &[u8]) -> usize {
         let n = name.len();
-        let (first, last) = if n >= 8 {
-            let mut a = [0u8; 8];
-            let mut b = [0u8; 8];
-            a.copy_from_slice(&name[..8]);
-            b.copy_from_slice(&name[n - 8..]);
-            (u64::from_le_bytes(a), u64::from_le_bytes(b))
-        } else {
-            let mut a = [0u8; 8];
-            a[..n].copy_from_slice(name);
-            (u64::from_le_bytes(a), 0)
+        // Fixed-size loads only (a copy of a variable length is a call to memcpy).
+        let (first, last) = match n {
+            8.. => (word::<8>(name, 0), word::<8>(name, n - 8)),
+            4..8 => (word::<4>(name, 0), word::<4>(name, n - 4)),
+            1..4 => (
+                u64::from(name[0]) | u64::from(name[n / 2]) << 8 | u64::from(name[n - 1]) << 16,
+                0,
+            ),
+            0 => (0, 0),
         };
         let mixed = first.rotate_left(23) ^ last ^ (n as u64);
         (mixed.wrapping_mul(SEED) >> self.shift) as usize
