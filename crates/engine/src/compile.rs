@@ -329,6 +329,7 @@ fn assemble(
         selectors,
         nodes,
         kids,
+        heads: atoms.iter().map(crate::engine::AtomHead::of).collect(),
         atoms,
         fields,
         names,
@@ -341,7 +342,6 @@ fn assemble(
     })
 }
 
-/// The atoms a tree evaluates, with their hints.
 /// A variant's keyword atoms.
 #[derive(Default)]
 struct VariantKeywords {
@@ -353,6 +353,7 @@ struct VariantKeywords {
     needs_values: bool,
 }
 
+/// The atoms a tree evaluates, with their hints.
 fn collect_atoms(tree: &Tree, atoms: &[crate::atoms::Atom], out: &mut Vec<AtomId>) {
     match tree {
         Tree::Const(_) => {}

@@ -82,6 +82,26 @@ pub(crate) struct Bucket {
     pub keywords_need_values: bool,
 }
 
+/// The part of an atom that answers it in most events: a scanned field that did not fire
+/// it, or an absent field. Twelve bytes apiece beside atoms of a hundred, so that these
+/// answers read a table that stays in the cache (30,000 atoms: 350 KB instead of 3 MB).
+#[derive(Clone, Copy)]
+pub(crate) struct AtomHead {
+    pub field: AtomField,
+    pub exact: bool,
+    pub when_absent: bool,
+}
+
+impl AtomHead {
+    pub fn of(atom: &Atom) -> AtomHead {
+        AtomHead {
+            field: atom.field,
+            exact: atom.scan == ScanKind::Exact,
+            when_absent: atom.matcher.when_absent(),
+        }
+    }
+}
+
 pub(crate) struct Parts {
     pub rule_ids: Vec<usize>,
     pub variants: Vec<Variant>,
@@ -90,6 +110,8 @@ pub(crate) struct Parts {
     pub nodes: Vec<Node>,
     pub kids: Vec<u32>,
     pub atoms: Vec<Atom>,
+    /// Per atom, what the matcher checks first ([`AtomHead`]).
+    pub heads: Vec<AtomHead>,
     pub fields: Vec<Box<[String]>>,
     pub names: NameTable<(u32, u32)>,
     pub name_targets: Vec<(FieldId, u16)>,
@@ -599,23 +621,26 @@ impl Scratch {
         if state >> 1 == self.epoch {
             return state & 1 == 1;
         }
-        let result = self.compute(engine, values, &engine.p.atoms[id as usize]);
+        let result = self.compute(engine, values, id);
         self.atom_state[id as usize] = self.epoch << 1 | u32::from(result);
         result
     }
 
-    fn compute(&mut self, engine: &Engine, values: &mut [Val<'_>], atom: &Atom) -> bool {
+    fn compute(&mut self, engine: &Engine, values: &mut [Val<'_>], id: AtomId) -> bool {
         let epoch = self.epoch;
-        match atom.field {
+        // Most atoms are answered by their head alone, without reading the atom itself.
+        let head = engine.p.heads[id as usize];
+        match head.field {
             AtomField::Field(field) => {
-                if atom.scan == ScanKind::Exact && self.scanned[field as usize] == epoch {
+                if head.exact && self.scanned[field as usize] == epoch {
                     // Scanned and not fired.
                     return false;
                 }
                 let slot = self.slots[field as usize];
                 if slot.stamp != epoch {
-                    return atom.matcher.when_absent();
+                    return head.when_absent;
                 }
+                let atom = &engine.p.atoms[id as usize];
                 if !atom.hints.is_empty()
                     && !atom.hints.iter().any(|&h| self.atom(engine, values, h))
                 {
@@ -642,9 +667,10 @@ impl Scratch {
                 false
             }
             AtomField::Keyword => {
-                if atom.scan == ScanKind::Exact && self.keywords_scanned == epoch {
+                if head.exact && self.keywords_scanned == epoch {
                     return false;
                 }
+                let atom = &engine.p.atoms[id as usize];
                 if !atom.hints.is_empty()
                     && !atom.hints.iter().any(|&h| self.atom(engine, values, h))
                 {
@@ -777,6 +803,12 @@ fn lowered(arena: &mut String, values: &mut [Val<'_>], index: u32) -> (usize, us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atom_heads_are_small() {
+        assert_eq!(std::mem::size_of::<AtomHead>(), 12);
+        assert!(std::mem::size_of::<Atom>() >= 8 * std::mem::size_of::<AtomHead>());
+    }
 
     #[test]
     fn engine_is_shareable() {

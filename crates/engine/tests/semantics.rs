@@ -279,6 +279,39 @@ fn keywords_are_found_in_any_value() {
 }
 
 #[test]
+fn keyword_gates_keep_every_match() {
+    // A keyword rule of the same events whose pattern has no literal for the scan still sees
+    // every value when the gate proves that no scanned keyword is in the event.
+    let set = rule_set(&[
+        &rule_with(
+            "{product: windows}",
+            "    keywords:\n        - 'sekurlsa::'\n    condition: keywords\n",
+        ),
+        &rule_with(
+            "{product: windows}",
+            "    keywords:\n        - '??'\n    condition: keywords\n",
+        ),
+    ]);
+    let (engine, problems) = compile(&set, windows());
+    assert!(problems.is_empty(), "{problems:?}");
+    let event = |value: &str| MemoryEvent::new().with("Channel", "X").with("A", value);
+    assert_eq!(matching(&engine, &set, windows(), &event("ab")), [1]);
+    assert_eq!(
+        matching(&engine, &set, windows(), &event("SEKURLSA::")),
+        [0, 1]
+    );
+    assert_eq!(
+        matching(&engine, &set, windows(), &event("-")),
+        [] as [usize; 0]
+    );
+    // The Kelvin sign lowers to an ASCII `k`: `se\u{212a}urlsa::` holds the keyword.
+    assert_eq!(
+        matching(&engine, &set, windows(), &event("SE\u{212a}URLSA::")),
+        [0, 1]
+    );
+}
+
+#[test]
 fn comparisons() {
     let rule =
         process_rule("    sel:\n        Size|gte: 10\n        Size|lt: 20\n    condition: sel\n");
