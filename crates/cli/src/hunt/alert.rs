@@ -76,15 +76,12 @@ fn event_value(
     pipeline: &Pipeline,
 ) -> Option<String> {
     let variant = pipeline.sources().find(|v| v.name() == source);
-    let names: Vec<String> = match variant.map(|v| v.field(sigma)) {
-        Some(FieldTarget::Names(names)) => names.iter().map(|n| n.to_string()).collect(),
+    let value = match variant.map(|v| v.field(sigma)) {
+        Some(FieldTarget::Names(names)) => names.iter().find_map(|name| event.first(name)),
         Some(FieldTarget::Unavailable) => return None,
-        _ => vec![sigma.to_string()],
+        _ => event.first(sigma),
     };
-    names
-        .iter()
-        .find_map(|name| event.first(name))
-        .map(|value| value.text().to_string())
+    value.map(|value| value.text().to_string())
 }
 
 /// The event's JSON on one line (JSON input may be pretty-printed; JSON Lines output must
