@@ -4,7 +4,9 @@
 //! 1. dispatch on (channel, event id) to a bucket of candidate variants; an event no rule
 //!    can apply to costs one lookup;
 //! 2. walk the event's fields once, filing each value the rule set reads into per-field slots
-//!    (no allocation: the slot table and value list live in the [`Scratch`]);
+//!    (no allocation: the slot table and value list live in the [`Scratch`]); a bucket with
+//!    keyword rules keeps every value, unless its keyword scan's case gate finds none of the
+//!    keywords anywhere in the event's text (`scan.rs`);
 //! 3. scan the fields that carry the bucket's trigger atoms: one hash lookup and one
 //!    Aho-Corasick pass per value answers every literal atom on the field, and a value the
 //!    thread has scanned on that field before is answered from its memo (`memo.rs`);
