@@ -55,17 +55,12 @@ impl RuleLoader {
         let Some(cache) = self.cache.into_inner() else {
             return Ok(());
         };
-        if let Some(reason) = cache.unusable() {
+        let unusable = cache.unusable().map(|reason| format!(": {reason}"));
+        let unwritten = cache.save().err().map(|e| format!(" not written: {e}"));
+        for problem in unusable.into_iter().chain(unwritten) {
             writeln!(
                 stderr,
-                "warning: parse cache {}: {reason}",
-                cache.path().display()
-            )?;
-        }
-        if let Err(e) = cache.save() {
-            writeln!(
-                stderr,
-                "warning: parse cache {} not written: {e}",
+                "warning: parse cache {}{problem}",
                 cache.path().display()
             )?;
         }

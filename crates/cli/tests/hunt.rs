@@ -404,4 +404,22 @@ fn the_parse_cache_never_changes_the_output() {
     );
     let again = sigrun_cached(cache.path(), &args);
     assert_eq!(String::from_utf8_lossy(&again.stderr), stderr);
+
+    // A cache folder that cannot be made (a file is in its place): warnings that it cannot be
+    // read or written, then the same messages, alerts and exit code.
+    let blocked = cache.path().join("blocked");
+    std::fs::write(&blocked, b"a file").expect("write");
+    let unwritable = sigrun_cached(&blocked, &args);
+    assert_eq!(unwritable.stdout, without.stdout);
+    assert_eq!(unwritable.status.code(), without.status.code());
+    let warning = String::from_utf8_lossy(&unwritable.stderr);
+    let (warnings, rest): (Vec<&str>, Vec<&str>) = warning
+        .lines()
+        .partition(|line| line.starts_with("warning: parse cache "));
+    assert_eq!(rest, stderr.lines().collect::<Vec<_>>());
+    assert!(
+        warnings.iter().all(|w| w.contains("blocked"))
+            && warnings.iter().any(|w| w.contains(" not written: ")),
+        "{warning}"
+    );
 }

@@ -17,7 +17,7 @@
 use crate::atoms::{Atom, AtomField, AtomId, FieldId, ScanKind};
 use crate::dispatch::{CondValue, DispatchTable, Selector};
 use crate::event::{EventView, FieldValue};
-use crate::fx::{FxMap, NameTable, word};
+use crate::fx::{FxMap, NameTable, short_word, word};
 use crate::matcher::{Matcher, fieldref_holds};
 use crate::memo::ScanMemo;
 use crate::scan::FieldScan;
@@ -769,24 +769,19 @@ fn has_space(name: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // A zero byte in `x` (a space in the word) sets its high bit here.
-    let spaces = |word: u64, ones: u64, highs: u64| {
-        let x = word ^ (u64::from(b' ') * ones);
-        x.wrapping_sub(ones) & !x & highs != 0
+    let spaces = |word: u64| {
+        let x = word ^ (u64::from(b' ') * ONES);
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
     };
     let n = name.len();
-    match n {
-        // Whole words, then the last eight bytes (overlapping the last whole word).
-        8.. => {
-            name.chunks_exact(8)
-                .any(|chunk| spaces(word::<8>(chunk, 0), ONES, HIGHS))
-                || spaces(word::<8>(name, n - 8), ONES, HIGHS)
-        }
-        4..8 => {
-            let (ones, highs) = (ONES & 0xffff_ffff, HIGHS & 0xffff_ffff);
-            spaces(word::<4>(name, 0), ones, highs) || spaces(word::<4>(name, n - 4), ones, highs)
-        }
-        _ => name.contains(&b' '),
+    if n < 8 {
+        // Its zero bytes are not spaces.
+        return spaces(short_word(name));
     }
+    // Whole words, then the last eight bytes (overlapping the last whole word).
+    name.chunks_exact(8)
+        .any(|chunk| spaces(word::<8>(chunk, 0)))
+        || spaces(word::<8>(name, n - 8))
 }
 
 /// The lower-cased text of a value, computed once per event into the arena.

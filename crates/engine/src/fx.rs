@@ -31,9 +31,7 @@ impl Hasher for FxHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
+            self.add(short_word(rest));
         }
     }
 
@@ -69,6 +67,20 @@ pub(crate) fn word<const N: usize>(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];
     word[..N].copy_from_slice(&bytes[at..at + N]);
     u64::from_le_bytes(word)
+}
+
+/// Every byte of `bytes` (shorter than eight) in one word, by fixed-size loads only (a copy
+/// of a variable length is a call to memcpy): the first and the last four bytes, overlapping,
+/// for four to seven; the first, middle and last byte for one to three. The other bytes of the
+/// word are zero. Equal inputs give equal words.
+#[inline]
+pub(crate) fn short_word(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    match n {
+        4.. => word::<4>(bytes, 0) | word::<4>(bytes, n - 4) << 32,
+        1.. => u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16,
+        0 => 0,
+    }
 }
 
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
@@ -113,15 +125,9 @@ impl<V: Copy> NameTable<V> {
     #[inline]
     fn slot_of(&self, name: &[u8]) -> usize {
         let n = name.len();
-        // Fixed-size loads only (a copy of a variable length is a call to memcpy).
         let (first, last) = match n {
             8.. => (word::<8>(name, 0), word::<8>(name, n - 8)),
-            4..8 => (word::<4>(name, 0), word::<4>(name, n - 4)),
-            1..4 => (
-                u64::from(name[0]) | u64::from(name[n / 2]) << 8 | u64::from(name[n - 1]) << 16,
-                0,
-            ),
-            0 => (0, 0),
+            _ => (short_word(name), 0),
         };
         let mixed = first.rotate_left(23) ^ last ^ (n as u64);
         (mixed.wrapping_mul(SEED) >> self.shift) as usize

@@ -16,7 +16,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::document::Document;
-use crate::loader::{RuleFile, parse_source};
+use crate::loader::{CappedRead, RuleFile, parse_source, read_capped};
 use crate::source::SourceFile;
 use std::collections::HashMap;
 use std::io::Write;
@@ -221,22 +221,12 @@ impl ParseCache {
 /// The bytes of a cache file, refused (not read) beyond what a save can write: a stray huge
 /// file at the cache's path costs one warning, not its size in memory.
 fn read_cache_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    if len > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
+    read_capped(path, MAX_FILE_BYTES).map_err(|e| match e {
+        CappedRead::Io(e) => e,
+        CappedRead::TooLarge(len) => std::io::Error::other(format!(
             "{len} bytes is larger than a parse cache can be (it will be rewritten)"
-        )));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(
-            "larger than a parse cache can be (it will be rewritten)",
-        ));
-    }
-    Ok(bytes)
+        )),
+    })
 }
 
 /// An entry's bytes read back as the parse of `source`; `source` back when they do not decode.
@@ -428,9 +418,14 @@ mod tests {
         let cache = ParseCache::open(&path);
         assert!(cache.index.is_empty());
         assert_eq!(cache.unusable(), None);
+        replaced_on_save(cache, &path);
+    }
+
+    /// A cache opened from an unusable file is written afresh: the next run reads its entry.
+    fn replaced_on_save(cache: ParseCache, path: &Path) {
         cache.parse(source("a.yml", RULE));
         assert!(cache.save().unwrap());
-        assert_eq!(ParseCache::open(&path).index.len(), 1);
+        assert_eq!(ParseCache::open(path).index.len(), 1);
     }
 
     #[test]
@@ -447,9 +442,7 @@ mod tests {
             reason.contains("larger than a parse cache can be"),
             "{reason}"
         );
-        cache.parse(source("a.yml", RULE));
-        assert!(cache.save().unwrap());
-        assert_eq!(ParseCache::open(&path).index.len(), 1);
+        replaced_on_save(cache, &path);
     }
 
     #[test]

@@ -110,26 +110,40 @@ fn load_file_with(path: &Path, parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sy
     }
 }
 
-/// The bytes of a rule file, refused beyond [`MAX_RULE_FILE_BYTES`]. One open and one `fstat`
-/// on the open file (a `stat` by path first, then `fs::read`, looked the path up twice).
+/// The bytes of a rule file, refused beyond [`MAX_RULE_FILE_BYTES`].
 fn read_rule_file(path: &Path) -> Result<Vec<u8>, String> {
+    read_capped(path, MAX_RULE_FILE_BYTES).map_err(|e| match e {
+        CappedRead::Io(e) => format!("cannot read: {e}"),
+        CappedRead::TooLarge(len) => {
+            format!("{len} bytes is too large for a rule file (limit {MAX_RULE_FILE_BYTES})")
+        }
+    })
+}
+
+/// Why [`read_capped`] gave no bytes.
+#[derive(Debug)]
+pub(crate) enum CappedRead {
+    Io(std::io::Error),
+    /// The file holds more than the limit (its length, or as much as was read).
+    TooLarge(u64),
+}
+
+/// The bytes of a file of at most `limit` bytes: one open and one `fstat` on the open file (a
+/// `stat` by path first, then `fs::read`, looked the path up twice), and a file that grows while
+/// it is read is still held to the limit. A larger file is refused before it is read.
+pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, CappedRead> {
     use std::io::Read;
-    let unreadable = |e: std::io::Error| format!("cannot read: {e}");
-    let too_large = |len: u64| {
-        format!("{len} bytes is too large for a rule file (limit {MAX_RULE_FILE_BYTES})")
-    };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let len = file.metadata().map_err(unreadable)?.len();
-    if len > MAX_RULE_FILE_BYTES {
-        return Err(too_large(len));
+    let file = std::fs::File::open(path).map_err(CappedRead::Io)?;
+    let len = file.metadata().map_err(CappedRead::Io)?.len();
+    if len > limit {
+        return Err(CappedRead::TooLarge(len));
     }
     let mut bytes = Vec::with_capacity(len as usize);
-    // A file that grows while it is read is still held to the limit.
-    file.take(MAX_RULE_FILE_BYTES + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_RULE_FILE_BYTES {
-        return Err(too_large(bytes.len() as u64));
+        .map_err(CappedRead::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(CappedRead::TooLarge(bytes.len() as u64));
     }
     Ok(bytes)
 }

@@ -39,7 +39,22 @@ pub struct Owned {
 }
 
 impl Owned {
+    /// Copies the event, checking on the way that every name and value is a slice of
+    /// [`Event::text`] (the matcher's keyword gate searches that text in place of the values).
     pub fn of(event: &Event<'_>) -> Owned {
+        let text = event.text().as_bytes().as_ptr_range();
+        let within = |part: &str| {
+            let part = part.as_bytes().as_ptr_range();
+            text.start <= part.start && part.end <= text.end
+        };
+        for (name, value) in event.fields() {
+            assert!(within(name), "{name:?} is not in the event's text");
+            let value = value.text();
+            assert!(
+                value.is_empty() || within(value),
+                "{name}={value:?} is not in the event's text"
+            );
+        }
         Owned {
             layout: event.layout(),
             location: event.location(),
