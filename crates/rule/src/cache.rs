@@ -356,13 +356,19 @@ mod tests {
         assert!(codes.contains(&"unknown-modifier"), "{codes:?}");
     }
 
-    #[test]
-    fn changed_text_is_parsed_again_and_both_entries_are_kept() {
+    /// A cache file in a new folder (kept while the first value lives) holding `RULE`'s parse.
+    fn cache_of_rule() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("parses");
         let first = ParseCache::open(&path);
         first.parse(source("a.yml", RULE));
-        first.save().unwrap();
+        assert!(first.save().unwrap());
+        (dir, path)
+    }
+
+    #[test]
+    fn changed_text_is_parsed_again_and_both_entries_are_kept() {
+        let (_dir, path) = cache_of_rule();
         let edited = RULE.replace("level: high", "level: low");
         let second = ParseCache::open(&path);
         let file = second.parse(source("a.yml", &edited));
@@ -377,11 +383,7 @@ mod tests {
 
     #[test]
     fn damaged_and_foreign_files_are_misses_and_get_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("parses");
-        let first = ParseCache::open(&path);
-        first.parse(source("a.yml", RULE));
-        first.save().unwrap();
+        let (_dir, path) = cache_of_rule();
         let good = std::fs::read(&path).unwrap();
 
         // Every truncation and a flipped byte anywhere: no entries, a reason, no panic.
