@@ -5,12 +5,13 @@
 //! resolves to in a source (the first one present is read), so `Image` in Sysmon and `Image`
 //! in Security 4688 (`NewProcessName`) are different fields.
 
-use crate::fx::FxMap;
+use crate::fx::{FxHasher, FxMap};
 use crate::matcher::{Anchor, Literal, Matcher, NumKey};
 use crate::text::Glob;
 use ipnet::IpNet;
 use sigrun_rule::modifier::{CompareOp, TimePart};
 use sigrun_rule::value::FieldRefMatch;
+use std::hash::{Hash, Hasher};
 
 pub type AtomId = u32;
 pub type FieldId = u32;
@@ -66,10 +67,12 @@ pub struct AtomTable {
     pub fields: Vec<Box<[String]>>,
     field_ids: FxMap<Box<[String]>, FieldId>,
     pub atoms: Vec<Atom>,
+    /// Atoms by their identity, except case-insensitive literals.
     atom_ids: FxMap<(AtomField, MatcherKey), AtomId>,
-    /// Case-insensitive literals by their (lower-cased) text, for lookups that allocate
-    /// nothing.
-    literal_ids: FxMap<Box<str>, Vec<(AtomField, Anchor, AtomId)>>,
+    /// Case-insensitive literals, most atoms of a rule set: their ids, hashed by field, anchor
+    /// and lower-cased text and compared with the atoms themselves, so that finding or adding
+    /// one builds no key.
+    literal_ids: hashbrown::HashTable<AtomId>,
     fold_buffer: String,
 }
 
@@ -115,16 +118,9 @@ impl AtomTable {
     /// The case-insensitive literal atom for `text` lower-cased, without allocating when it
     /// exists already (the common case: rules share most literals).
     pub fn literal_folding(&mut self, field: AtomField, anchor: Anchor, text: &str) -> AtomId {
-        self.fold_buffer.clear();
-        crate::text::push_lower(&mut self.fold_buffer, text);
-        if let Some(candidates) = self.literal_ids.get(self.fold_buffer.as_str())
-            && let Some(&(_, _, id)) = candidates
-                .iter()
-                .find(|(f, a, _)| *f == field && *a == anchor)
-        {
-            return id;
-        }
-        let lower_text = std::mem::take(&mut self.fold_buffer);
+        let mut lower_text = std::mem::take(&mut self.fold_buffer);
+        lower_text.clear();
+        crate::text::push_lower(&mut lower_text, text);
         let id = self.literal(field, anchor, &lower_text);
         self.fold_buffer = lower_text;
         id
@@ -132,22 +128,41 @@ impl AtomTable {
 
     /// A case-insensitive literal atom (always buildable).
     pub fn literal(&mut self, field: AtomField, anchor: Anchor, lower_text: &str) -> AtomId {
-        let key = MatcherKey::Literal(anchor, lower_text.into(), false);
-        let result: Result<AtomId, std::convert::Infallible> = self.atom(field, key, |_| {
-            Ok((
-                Matcher::Literal(Literal::new(anchor, lower_text, false)),
-                Vec::new(),
-            ))
-        });
-        match result {
-            Ok(id) => {
-                let entry = self.literal_ids.entry(lower_text.into()).or_default();
-                if !entry.iter().any(|(f, a, _)| *f == field && *a == anchor) {
-                    entry.push((field, anchor, id));
-                }
-                id
-            }
-            Err(never) => match never {},
+        let hash = literal_hash(field, anchor, lower_text);
+        let atoms = &self.atoms;
+        let is_it = |&id: &AtomId| {
+            let atom = &atoms[id as usize];
+            atom.field == field
+                && matches!(&atom.matcher, Matcher::Literal(l)
+                    if !l.cased && l.anchor == anchor && *l.text == *lower_text)
+        };
+        if let Some(&id) = self.literal_ids.find(hash, is_it) {
+            return id;
         }
+        let id = self.atoms.len() as AtomId;
+        self.atoms.push(Atom {
+            field,
+            matcher: Matcher::Literal(Literal::new(anchor, lower_text, false)),
+            scan: ScanKind::Exact,
+            hints: Box::default(),
+        });
+        let atoms = &self.atoms;
+        self.literal_ids.insert_unique(hash, id, |&id| {
+            let atom = &atoms[id as usize];
+            match &atom.matcher {
+                Matcher::Literal(l) => literal_hash(atom.field, l.anchor, &l.text),
+                _ => unreachable!("only literal atoms are in literal_ids"),
+            }
+        });
+        id
     }
+}
+
+/// The hash under which [`AtomTable::literal`] files a case-insensitive literal.
+fn literal_hash(field: AtomField, anchor: Anchor, lower_text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    field.hash(&mut hasher);
+    anchor.hash(&mut hasher);
+    hasher.write(lower_text.as_bytes());
+    hasher.finish()
 }

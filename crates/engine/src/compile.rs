@@ -50,8 +50,12 @@ impl Engine {
         let mut problems = Vec::new();
         let mut rule_ids = Vec::new();
         let mut pending = Vec::new();
+        let mut sources = SourceMemo::default();
         for (caller, rule) in sorted {
-            match lower_rule(rule, pipeline, options, &mut table) {
+            let lowered = sources
+                .variants(rule, pipeline)
+                .and_then(|variants| lower_rule(rule, variants, pipeline, options, &mut table));
+            match lowered {
                 Err(kind) => problems.push(CompileProblem { rule: caller, kind }),
                 Ok(variants) => {
                     if variants
@@ -145,14 +149,49 @@ pub(crate) fn rule_variants<'p>(
     }
 }
 
+/// [`rule_variants`] once per logsource: most rules of a set share a handful of logsources,
+/// and resolving one walks the pipeline's sources.
+#[derive(Default)]
+struct SourceMemo<'r, 'p> {
+    resolved: FxMap<[Option<&'r str>; 3], Result<Vec<SourceVariant<'p>>, ProblemKind>>,
+}
+
+impl<'r, 'p> SourceMemo<'r, 'p> {
+    fn variants(
+        &mut self,
+        rule: &'r SigmaRule,
+        pipeline: &'p Pipeline,
+    ) -> Result<Vec<SourceVariant<'p>>, ProblemKind> {
+        if rule
+            .detection
+            .conditions
+            .iter()
+            .any(|c| c.aggregation.is_some())
+        {
+            // Not a property of the logsource; `rule_variants` says why.
+            return rule_variants(rule, pipeline);
+        }
+        let logsource = &rule.logsource;
+        let key = [
+            logsource.category(),
+            logsource.product(),
+            logsource.service(),
+        ];
+        self.resolved
+            .entry(key)
+            .or_insert_with(|| rule_variants(rule, pipeline))
+            .clone()
+    }
+}
+
 /// One rule, every variant of it, or the reason it cannot run.
 fn lower_rule<'p>(
     rule: &SigmaRule,
+    variants: Vec<SourceVariant<'p>>,
     pipeline: &'p Pipeline,
     options: &CompileOptions,
     table: &mut AtomTable,
 ) -> Result<Vec<LoweredVariant<'p>>, ProblemKind> {
-    let variants = rule_variants(rule, pipeline)?;
     let mut out = Vec::with_capacity(variants.len());
     for variant in variants {
         let mut lowerer = Lowerer {

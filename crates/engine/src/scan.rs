@@ -83,6 +83,14 @@ struct Searcher {
     prefilter: Option<aho_corasick::packed::Searcher>,
 }
 
+/// Automaton states with dense (one entry per byte class) transition tables: the root only.
+/// `aho-corasick`'s default of 3 (2 in the contiguous NFA it searches) gives every state of
+/// depth 1 and 2 of the intermediate automaton a 256-entry table; with thousands of patterns
+/// per field filling those was a fifth of building. Over the EVTX corpus with the 2,407
+/// Windows rules a first pass executes 21 M fewer instructions (1,000 M → 979 M) and two later
+/// passes as many as before (714 M): searches spend their time at the root and in prefilters.
+const AC_DENSE_DEPTH: usize = 1;
+
 impl Searcher {
     fn build(patterns: &[Box<str>], kind: AutomatonKind) -> Searcher {
         let prefilter = if patterns.len() <= PREFILTER_MAX_PATTERNS {
@@ -93,6 +101,7 @@ impl Searcher {
             None
         };
         let automaton = AhoCorasick::builder()
+            .dense_depth(AC_DENSE_DEPTH)
             .match_kind(MatchKind::Standard)
             .kind(kind.to_ac(patterns.len()))
             .build(patterns.iter().map(|p| p.as_bytes()))
