@@ -1,5 +1,6 @@
 //! The parse cache of the commands that load rule folders (`check`, `hunt`, `convert`,
-//! `test`; `explain` reads one rule and parses it):
+//! `test`; `explain` reads one rule and parses it; `hunt` keeps its compiled rules beside it,
+//! see `engine_cache`):
 //! unchanged rule files are read from it instead of being parsed again. It never changes a
 //! command's output, only its start-up time.
 
@@ -11,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct CacheArgs {
-    /// Parse every rule file instead of reading unchanged ones from the parse cache
+    /// Parse every rule file instead of reading unchanged ones from the parse cache, and
+    /// compile the rules of a hunt instead of reading them from the compiled-rule cache
     /// ($SIGRUN_CACHE_DIR, else $XDG_CACHE_HOME/sigrun, else ~/.cache/sigrun; an empty
-    /// SIGRUN_CACHE_DIR turns it off too).
+    /// SIGRUN_CACHE_DIR turns both off too).
     #[arg(long)]
     pub no_cache: bool,
 }
@@ -37,6 +39,11 @@ impl RuleLoader {
             path: dir.map(|dir| dir.join(FILE_NAME)),
             cache: OnceCell::new(),
         }
+    }
+
+    /// The cache folder, when the cache is on (the compiled-rule cache lives there too).
+    pub fn folder(&self) -> Option<&Path> {
+        self.path.as_deref().and_then(Path::parent)
     }
 
     pub fn load(&self, paths: &[PathBuf]) -> (RuleSet, Vec<(PathBuf, String)>) {

@@ -2,7 +2,7 @@
 //! input and exit codes, and the built-in pack on real attack captures of the shared corpus.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
@@ -413,13 +413,135 @@ fn the_parse_cache_never_changes_the_output() {
     assert_eq!(unwritable.stdout, without.stdout);
     assert_eq!(unwritable.status.code(), without.status.code());
     let warning = String::from_utf8_lossy(&unwritable.stderr);
-    let (warnings, rest): (Vec<&str>, Vec<&str>) = warning
-        .lines()
-        .partition(|line| line.starts_with("warning: parse cache "));
+    let (warnings, rest): (Vec<&str>, Vec<&str>) = warning.lines().partition(|line| {
+        line.starts_with("warning: parse cache ")
+            || line.starts_with("warning: compiled-rule cache ")
+    });
     assert_eq!(rest, stderr.lines().collect::<Vec<_>>());
+    for cache in ["parse cache", "compiled-rule cache"] {
+        assert!(
+            warnings.iter().any(|w| w.contains(cache)
+                && w.contains("blocked")
+                && w.contains(" not written: ")),
+            "{warning}"
+        );
+    }
+}
+
+/// The compiled rule sets in a cache folder.
+fn compiled_sets(cache: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cache)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    let name = p.file_name().unwrap_or_default().to_string_lossy();
+                    name.starts_with("compiled-") && name.ends_with(".bin")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_compiled_rule_cache_never_changes_the_output() {
+    // The built-in pack's rules as a rule folder of the test's own.
+    let rules = tempfile::tempdir().expect("tempdir");
+    let pack = common::repo_root().join("crates/pack/rules");
+    for entry in std::fs::read_dir(&pack).expect("pack rules") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(".yml") && !name.ends_with(".tests.yml") {
+            std::fs::copy(&path, rules.path().join(&name)).expect("copy");
+        }
+    }
+    let rules_arg = rules.path().to_str().expect("path");
+    let args = [
+        "hunt",
+        "-f",
+        "jsonl",
+        "--progress",
+        "never",
+        "-r",
+        rules_arg,
+        "samples/",
+    ];
+    let cache = tempfile::tempdir().expect("tempdir");
+    let without = sigrun_cached(Path::new(""), &args);
+    assert_eq!(without.status.code(), Some(1));
+    assert!(alerts(&without).len() >= 10);
+    let cold = sigrun_cached(cache.path(), &args);
+    let written = compiled_sets(cache.path());
+    assert_eq!(
+        written.len(),
+        1,
+        "the first run writes the compiled rule set"
+    );
+    let warm = sigrun_cached(cache.path(), &args);
+    assert_eq!(compiled_sets(cache.path()), written);
+    for (name, run) in [("cold", &cold), ("warm", &warm)] {
+        assert_eq!(run.status.code(), without.status.code(), "{name}");
+        assert!(run.stdout == without.stdout, "run: other alerts ({name})");
+        assert_eq!(
+            String::from_utf8_lossy(&run.stderr),
+            String::from_utf8_lossy(&without.stderr),
+            "{name}"
+        );
+    }
+
+    // The file is read: damaged, it is a warning, the same alerts, and written again.
+    let mut bytes = std::fs::read(&written[0]).expect("compiled");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&written[0], &bytes).expect("write");
+    let damaged = sigrun_cached(cache.path(), &args);
+    assert!(damaged.stdout == without.stdout, "damaged: other alerts");
+    let warning = String::from_utf8_lossy(&damaged.stderr);
     assert!(
-        warnings.iter().all(|w| w.contains("blocked"))
-            && warnings.iter().any(|w| w.contains(" not written: ")),
+        warning.contains("warning: compiled-rule cache ")
+            && warning.contains("damaged (bad checksum); compiling the rules"),
         "{warning}"
     );
+    let again = sigrun_cached(cache.path(), &args);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr),
+        String::from_utf8_lossy(&without.stderr)
+    );
+
+    // A changed rule is a new rule set: its own compiled file, and the changed rule's
+    // alerts, exactly as without the cache (one value: a parent no sample has).
+    let changed = rules.path().join("wmi_host_spawns_shell.yml");
+    let text = std::fs::read_to_string(&changed).expect("rule");
+    assert!(text.contains("- '\\WmiPrvSE.exe'"));
+    let text = text.replace("- '\\WmiPrvSE.exe'", "- '\\NoSuchHost.exe'");
+    std::fs::write(&changed, text).expect("write");
+    let fewer = sigrun_cached(Path::new(""), &args);
+    assert!(alerts(&fewer).len() < alerts(&without).len());
+    let cached = sigrun_cached(cache.path(), &args);
+    assert!(cached.stdout == fewer.stdout, "cached: other alerts");
+    assert_eq!(
+        String::from_utf8_lossy(&cached.stderr),
+        String::from_utf8_lossy(&fewer.stderr)
+    );
+    assert_eq!(compiled_sets(cache.path()).len(), 2);
+    let warm_fewer = sigrun_cached(cache.path(), &args);
+    assert!(
+        warm_fewer.stdout == fewer.stdout,
+        "warm_fewer: other alerts"
+    );
+
+    // `--no-cache` reads and writes nothing.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let mut flag = args.to_vec();
+    flag.insert(1, "--no-cache");
+    let no_cache = sigrun_cached(empty.path(), &flag);
+    assert!(no_cache.stdout == fewer.stdout, "no_cache: other alerts");
+    assert!(compiled_sets(empty.path()).is_empty());
 }

@@ -17,7 +17,7 @@ pub type AtomId = u32;
 pub type FieldId = u32;
 
 /// What an atom is tested against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AtomField {
     Field(FieldId),
     /// Keyword search: any value of any field.
@@ -25,7 +25,7 @@ pub enum AtomField {
 }
 
 /// How an atom can be answered in bulk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ScanKind {
     /// Only by evaluating its matcher.
     None,
@@ -34,7 +34,7 @@ pub enum ScanKind {
     Exact,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Atom {
     pub field: AtomField,
     pub matcher: Matcher,

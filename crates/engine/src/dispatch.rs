@@ -18,7 +18,7 @@ pub const CHANNEL_FIELDS: &[&str] = &["Channel", "winlog.channel"];
 pub const EVENT_ID_FIELDS: &[&str] = &["EventID", "winlog.event_id", "event.code"];
 
 /// A compiled condition value of a residual check.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CondValue {
     /// Compared ignoring case (stored lower-cased).
     Text(Box<str>),
@@ -27,7 +27,7 @@ pub enum CondValue {
 }
 
 /// One condition set of a source: all of its entries must hold.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SetCheck {
     /// Lower-cased channels, one of which the event's must be (`None`: any).
     pub channels: Option<Vec<Box<str>>>,
@@ -37,7 +37,7 @@ pub struct SetCheck {
 }
 
 /// Which events a source selects: any of its sets.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Selector {
     pub sets: Vec<SetCheck>,
 }
@@ -132,14 +132,16 @@ fn intersect<T: PartialEq>(previous: Option<Vec<T>>, next: Vec<T>) -> Vec<T> {
 }
 
 /// The lookup from `(channel, event id)` to a bucket index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct DispatchTable {
+    #[serde(with = "crate::fx::sorted")]
     channels: FxMap<Box<str>, ChannelBuckets>,
     global: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct ChannelBuckets {
+    #[serde(with = "crate::fx::sorted")]
     by_event_id: FxMap<u32, u32>,
     other: u32,
 }

@@ -36,7 +36,7 @@ pub struct Match<'a> {
 }
 
 /// Sizes and timings of a compiled engine.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct EngineStats {
     pub rules: usize,
     pub variants: usize,
@@ -48,15 +48,21 @@ pub struct EngineStats {
     pub automata: usize,
     pub automaton_patterns: usize,
     pub buckets: usize,
+    /// Timings are zero in an engine read from a snapshot (they are not stored, so that a
+    /// snapshot is the same bytes for the same input).
+    #[serde(skip)]
     pub lowering: Duration,
     /// Building the per-field scan tables. Their automata are built when a hunt first
     /// searches the field, and not counted here.
+    #[serde(skip)]
     pub scan_tables: Duration,
     /// The largest automata: (event field, patterns), largest first.
     pub largest_automata: Vec<(String, usize)>,
+    #[serde(skip)]
     pub total: Duration,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Variant {
     pub rule: u32,
     pub source: Box<str>,
@@ -65,11 +71,13 @@ pub(crate) struct Variant {
     pub selector: Option<Selector>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Bucket {
     pub members: usize,
     /// Variants without triggers, sorted.
     pub always: Box<[u32]>,
     /// Trigger atom → range of `pool` (sorted variant ids).
+    #[serde(with = "crate::fx::sorted")]
     pub triggers: FxMap<AtomId, (u32, u32)>,
     pub pool: Box<[u32]>,
     /// Fields to scan: those of the trigger atoms.
@@ -104,6 +112,7 @@ impl AtomHead {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Parts {
     pub rule_ids: Vec<usize>,
     pub variants: Vec<Variant>,
@@ -112,7 +121,9 @@ pub(crate) struct Parts {
     pub nodes: Vec<Node>,
     pub kids: Vec<u32>,
     pub atoms: Vec<Atom>,
-    /// Per atom, what the matcher checks first ([`AtomHead`]).
+    /// Per atom, what the matcher checks first ([`AtomHead`]). Derived from `atoms`: not in
+    /// snapshots.
+    #[serde(skip)]
     pub heads: Vec<AtomHead>,
     pub fields: Vec<Box<[String]>>,
     pub names: NameTable<(u32, u32)>,
@@ -143,6 +154,20 @@ impl Engine {
             id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
             p: parts,
         }
+    }
+
+    /// How many keyword scans have a case gate (snapshots build them again; tests check).
+    #[doc(hidden)]
+    pub fn case_gates(&self) -> usize {
+        self.p
+            .keyword_scans
+            .iter()
+            .filter(|scan| scan.has_case_gate())
+            .count()
+    }
+
+    pub(crate) fn parts(&self) -> &Parts {
+        &self.p
     }
 
     pub fn stats(&self) -> &EngineStats {

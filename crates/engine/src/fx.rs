@@ -85,10 +85,41 @@ pub(crate) fn short_word(bytes: &[u8]) -> u64 {
 
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// Serde for an [`FxMap`] as its entries sorted by key (`#[serde(with = "crate::fx::sorted")]`):
+/// a map's iteration order depends on its history, and snapshots must be the same bytes for
+/// the same engine.
+pub(crate) mod sorted {
+    use super::FxMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::hash::Hash;
+
+    pub fn serialize<K, V, S>(map: &FxMap<K, V>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        K: Ord + Serialize,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut entries: Vec<(&K, &V)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        entries.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<FxMap<K, V>, D::Error>
+    where
+        K: Eq + Hash + Deserialize<'de>,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
 /// A read-only map from event field names to values, built once, tuned for the per-field
 /// lookup of every event: the hash reads a name's length and its first and last eight bytes
 /// (two loads and a multiply, however long the name), then probes linearly.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct NameTable<V> {
     /// Indexes into `entries`; `u32::MAX` is empty. The length is a power of two.
     slots: Vec<u32>,

@@ -63,6 +63,7 @@ mod problem;
 mod regex_flavor;
 mod regex_hint;
 mod scan;
+mod snapshot;
 mod text;
 mod tree;
 
@@ -73,3 +74,4 @@ pub use lower::PlaceholderPolicy;
 pub use memo::DEFAULT_SCAN_MEMO_BYTES;
 pub use problem::{CompileProblem, ProblemKind};
 pub use scan::AutomatonKind;
+pub use snapshot::{SnapshotError, compile_key};

@@ -11,7 +11,7 @@ use sigrun_rule::value::{FieldRefMatch, RegexFlags};
 use std::net::IpAddr;
 
 /// Where a literal must sit in the value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Anchor {
     Equals,
     Prefix,
@@ -21,7 +21,9 @@ pub enum Anchor {
 
 /// A number reduced to a key such that two numbers are equal exactly when their keys are:
 /// integral floats become integers, so `4688`, `4688.0` and `4.688e3` agree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum NumKey {
     Int(i64),
     Float(u64),
@@ -48,7 +50,7 @@ impl NumKey {
 }
 
 /// Plain text with wildcards only at its ends, compiled for searching.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Literal {
     pub anchor: Anchor,
     /// Lower-cased unless `cased`.
@@ -56,6 +58,7 @@ pub struct Literal {
     pub cased: bool,
     /// The substring searcher, built on first use (most literals are answered by the
     /// field scans and never need one).
+    #[serde(skip)]
     finder: std::sync::OnceLock<Box<memchr::memmem::Finder<'static>>>,
 }
 
@@ -86,11 +89,12 @@ impl Literal {
 /// the regex engine costs far more than parsing, and most rules' regexes never run (their
 /// literal hints do not occur). Perl classes (`\w`, `\d`, `\s`) are ASCII, as in PCRE and RE2
 /// (see [`crate::regex_flavor`]).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct LazyRegex {
     pattern: String,
     flags: RegexFlags,
     /// `None` when the build failed (only a size limit can make a parsed pattern fail).
+    #[serde(skip)]
     regex: std::sync::OnceLock<Option<regex::Regex>>,
 }
 
@@ -144,7 +148,7 @@ impl Clone for LazyRegex {
 }
 
 /// A compiled rule value, ready to test field values.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Matcher {
     /// Plain text with its wildcards only at the ends.
     Literal(Literal),

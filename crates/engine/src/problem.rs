@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// One rule the engine did not compile, with the caller's id for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CompileProblem {
     /// The caller's id of the rule (the `usize` passed to the compiler).
     pub rule: usize,
@@ -12,7 +12,7 @@ pub struct CompileProblem {
 }
 
 /// The reason a rule is not evaluated.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ProblemKind {
     /// The pipeline has no source for the rule's logsource (the pipeline's own reason).
     #[error("{0}")]

@@ -14,7 +14,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::sync::OnceLock;
 
 /// Which Aho-Corasick implementation the field automata use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AutomatonKind {
     /// A DFA for a few patterns, a contiguous NFA for many.
     #[default]
@@ -47,12 +47,14 @@ impl AutomatonKind {
 const PREFILTER_MAX_PATTERNS: usize = 64;
 
 /// The scan tables of one field (or of the keyword pseudo-field).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FieldScan {
+    #[serde(with = "crate::fx::sorted")]
     equals: FxMap<Box<str>, (u32, u32)>,
     /// The byte lengths of the `equals` keys (bit `n` for length `n < 256`, bit 255 for
     /// longer): most values are skipped without hashing them.
     equal_lengths: [u64; 4],
+    #[serde(with = "crate::fx::sorted")]
     numbers: FxMap<NumKey, (u32, u32)>,
     pool: Vec<AtomId>,
     /// Atoms true for every value (empty prefix, suffix or substring).
@@ -63,12 +65,14 @@ pub struct FieldScan {
     /// Built from `patterns` by the first value that needs it: building is most of the cost
     /// of compiling a rule set, and a hunt often never sees most fields (a corpus without
     /// registry events never builds the registry fields' automata).
+    #[serde(skip)]
     searcher: OnceLock<Searcher>,
     /// Per automaton pattern: a range of `anchored`.
     pattern_atoms: Vec<(u32, u32)>,
     anchored: Vec<Anchored>,
     /// For keyword scans: a search of the event's whole text in its own case (see
-    /// [`CaseGate`]).
+    /// [`CaseGate`]). Not in snapshots: built again from the patterns.
+    #[serde(skip)]
     gate: Option<CaseGate>,
 }
 
@@ -227,7 +231,7 @@ fn case_variants(key: &[u8]) -> Vec<Vec<u8>> {
 
 /// An atom behind an automaton pattern. The automaton holds at most [`KEY_BYTES`] of each
 /// literal; longer ones are checked in full where their start matched.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Anchored {
     atom: AtomId,
     anchor: Anchor,
@@ -322,8 +326,17 @@ impl FieldScan {
 
     /// Builds the [`CaseGate`] of a keyword scan, when its atoms allow one.
     pub fn with_case_gate(mut self) -> FieldScan {
-        self.gate = CaseGate::build(&self);
+        self.rebuild_case_gate();
         self
+    }
+
+    pub fn has_case_gate(&self) -> bool {
+        self.gate.is_some()
+    }
+
+    /// The same for a keyword scan read from a snapshot, which holds no gate.
+    pub fn rebuild_case_gate(&mut self) {
+        self.gate = CaseGate::build(self);
     }
 
     /// Whether an event whose [`EventView::all_text`](crate::EventView::all_text) is

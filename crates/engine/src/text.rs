@@ -25,7 +25,7 @@ pub fn lower(text: &str) -> String {
 }
 
 /// One token of a wildcard pattern segment.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum GlobToken {
     Text(Box<str>),
     /// `?`: exactly one character.
@@ -36,7 +36,7 @@ pub enum GlobToken {
 /// segments. Matching places each inner segment at its leftmost possible position, which is
 /// optimal for star-separated segments, so matching is linear in practice and never
 /// backtracks across stars.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Glob {
     /// The pattern begins with `*`.
     open_start: bool,

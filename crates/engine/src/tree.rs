@@ -190,7 +190,7 @@ pub enum Trigger {
 }
 
 /// A node of the flattened condition arena.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Node {
     Const(bool),
     Atom(AtomId),

@@ -1,13 +1,14 @@
 //! The fast path (dispatch, field scans with truncated automaton keys, prefilters, triggers)
 //! against the exhaustive path and `explain`, on random rules and events, and on the whole
-//! SigmaHQ Windows rule set over the EVTX-ATTACK-SAMPLES corpus.
+//! SigmaHQ Windows rule set over the EVTX-ATTACK-SAMPLES corpus (there read back from a
+//! snapshot).
 
 mod common;
 
 use common::rules as rules_of;
 use common::*;
 use proptest::prelude::*;
-use sigrun_engine::{CompileOptions, Engine, MemoryEvent};
+use sigrun_engine::{CompileOptions, Engine, MemoryEvent, compile_key};
 use sigrun_pipeline::Pipeline;
 
 fn pipeline() -> Pipeline {
@@ -179,9 +180,19 @@ fn whole_windows_rule_set_over_the_attack_samples() {
         .enumerate()
         .map(|(i, d)| (i, d.document))
         .collect();
-    let (engine, _) = Engine::compile_documents(&documents, windows(), &CompileOptions::default());
+    let options = CompileOptions::default();
+    let (compiled, problems) = Engine::compile_documents(&documents, windows(), &options);
+    // The fast path runs on the engine read back from a snapshot, the exhaustive one on the
+    // engine as compiled.
+    let key = compile_key(&documents, windows(), &options);
+    let bytes = compiled.snapshot(&problems, key).expect("encodes");
+    let (engine, read_problems) = Engine::from_snapshot(&bytes, key).expect("reads back");
+    assert_eq!(read_problems, problems);
+    assert_eq!(engine.case_gates(), compiled.case_gates());
+    assert!(engine.case_gates() > 0);
+    assert!(engine.snapshot(&read_problems, key) == Some(bytes));
     let mut scratch = engine.new_scratch();
-    let mut exhaustive = engine.new_scratch();
+    let mut exhaustive = compiled.new_scratch();
     let (mut events, mut matches, mut disagreements) = (0usize, 0usize, Vec::new());
     let mut fast = Vec::new();
     let mut slow = Vec::new();
@@ -194,7 +205,7 @@ fn whole_windows_rule_set_over_the_attack_samples() {
         fast.clear();
         slow.clear();
         matches += engine.match_event(&event, &mut scratch, |m| fast.push(m.rule));
-        engine.match_event_exhaustive(&event, &mut exhaustive, |m| slow.push(m.rule));
+        compiled.match_event_exhaustive(&event, &mut exhaustive, |m| slow.push(m.rule));
         if fast != slow {
             disagreements.push(format!(
                 "{:?}: fast {fast:?}, exhaustive {slow:?}",

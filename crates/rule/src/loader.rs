@@ -122,7 +122,7 @@ fn read_rule_file(path: &Path) -> Result<Vec<u8>, String> {
 
 /// Why [`read_capped`] gave no bytes.
 #[derive(Debug)]
-pub(crate) enum CappedRead {
+pub enum CappedRead {
     Io(std::io::Error),
     /// The file holds more than the limit (its length, or as much as was read).
     TooLarge(u64),
@@ -131,7 +131,7 @@ pub(crate) enum CappedRead {
 /// The bytes of a file of at most `limit` bytes: one open and one `fstat` on the open file (a
 /// `stat` by path first, then `fs::read`, looked the path up twice), and a file that grows while
 /// it is read is still held to the limit. A larger file is refused before it is read.
-pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, CappedRead> {
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, CappedRead> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(CappedRead::Io)?;
     let len = file.metadata().map_err(CappedRead::Io)?.len();

@@ -24,7 +24,7 @@ use sigrun_rule::{Level, Status};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -181,16 +181,26 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     };
     let loader = crate::rule_cache::RuleLoader::new(&args.cache);
     let loaded = load(&selection, &loader);
+    // A hunt with the built-in pack alone compiles it faster than it would read it back.
+    let cache_folder = loader
+        .folder()
+        .filter(|_| !selection.paths.is_empty())
+        .map(Path::to_path_buf);
     loader.finish(&mut std::io::stderr().lock())?;
     let documents: Vec<(usize, &sigrun_rule::Document)> = loaded
         .selected
         .iter()
         .map(|&(id, file, doc)| (id, loaded.document(file, doc)))
         .collect();
-    let (engine, problems) =
-        Engine::compile_documents(&documents, &pipeline, &CompileOptions::default());
-
     let mut stderr = std::io::stderr().lock();
+    let (engine, problems) = crate::engine_cache::compile(
+        cache_folder.as_deref(),
+        &documents,
+        &pipeline,
+        &CompileOptions::default(),
+        &mut stderr,
+    )?;
+
     let skipped_rules = loaded.skipped.len() + problems.len();
     if !args.quiet {
         for skipped in &loaded.skipped {

@@ -1,0 +1,50 @@
+// Shared by the build scripts that fingerprint source for an on-disk cache (`include!`d, so
+// that both hash the same way): a hash of every `.rs` file under the given `src` folders,
+// the given extra files and the workspace's lock file, with their paths. Cargo reruns the
+// script when any of them changes.
+
+fn source_fingerprint(crate_dirs: &[std::path::PathBuf]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for dir in crate_dirs {
+        files.extend(
+            walkdir::WalkDir::new(dir.join("src"))
+                .into_iter()
+                .filter_map(Result::ok)
+                .map(walkdir::DirEntry::into_path)
+                .filter(|path| path.extension().is_some_and(|e| e == "rs")),
+        );
+        files.push(dir.join("Cargo.toml"));
+        println!("cargo:rerun-if-changed={}", dir.join("src").display());
+        println!("cargo:rerun-if-changed={}", dir.join("Cargo.toml").display());
+    }
+    // The workspace's lock file pins the dependencies; absent when built as a dependency,
+    // where the version requirements in Cargo.toml are all there is.
+    if let Some(lock) = crate_dirs
+        .first()
+        .map(|dir| dir.join("../../Cargo.lock"))
+        .filter(|lock| lock.is_file())
+    {
+        println!("cargo:rerun-if-changed={}", lock.display());
+        files.push(lock);
+    }
+    let base = crate_dirs.first().cloned().unwrap_or_default();
+    let mut named: Vec<(String, std::path::PathBuf)> = files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(&base)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            (name, path)
+        })
+        .collect();
+    named.sort();
+    let mut hasher = DefaultHasher::new();
+    for (name, path) in &named {
+        name.hash(&mut hasher);
+        std::fs::read(path).unwrap_or_default().hash(&mut hasher);
+    }
+    hasher.finish()
+}
