@@ -40,10 +40,15 @@ pub fn compile(
     let path = folder.join(format!("{PREFIX}{key:032x}{SUFFIX}"));
     match read_capped(&path, MAX_FILE_BYTES) {
         Ok(bytes) => match Engine::from_snapshot(&bytes, key) {
-            Ok(compiled) => {
+            Ok(compiled) if accounts_for(documents, &compiled) => {
                 mark_used(&path);
                 return Ok(compiled);
             }
+            Ok(_) => warn(
+                stderr,
+                &path,
+                "holds other rules than these; compiling the rules",
+            )?,
             Err(reason) => warn(stderr, &path, &format!("{reason}; compiling the rules"))?,
         },
         Err(CappedRead::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -61,6 +66,24 @@ pub fn compile(
         warn(stderr, &path, &format!("not written: {e}"))?;
     }
     Ok((engine, problems))
+}
+
+/// Whether every document is either a compiled rule or a problem, once, and nothing else is:
+/// what the compiler guarantees, and what the alerts' rule lookups rely on.
+fn accounts_for(
+    documents: &[(usize, &Document)],
+    (engine, problems): &(Engine, Vec<CompileProblem>),
+) -> bool {
+    let mut given: Vec<usize> = documents.iter().map(|&(id, _)| id).collect();
+    let mut held: Vec<usize> = engine
+        .rule_ids()
+        .iter()
+        .copied()
+        .chain(problems.iter().map(|p| p.rule))
+        .collect();
+    given.sort_unstable();
+    held.sort_unstable();
+    given == held
 }
 
 fn warn(stderr: &mut impl Write, path: &Path, problem: &str) -> std::io::Result<()> {
@@ -123,6 +146,30 @@ fn prune(folder: &Path) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_compiled_set_must_hold_exactly_the_rules_given() {
+        let rule = "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|endswith: x\n    condition: sel\n";
+        let set = sigrun_rule::RuleSet::from_sources([
+            sigrun_rule::SourceFile::new("a.yml", rule.to_string()),
+            sigrun_rule::SourceFile::new("b.yml", "title: broken\n".to_string()),
+        ]);
+        let documents: Vec<(usize, &Document)> = set
+            .documents()
+            .enumerate()
+            .map(|(i, d)| (i * 10, d.document))
+            .collect();
+        let pipeline = Pipeline::builtin("windows").expect("builtin");
+        let compiled = Engine::compile_documents(&documents, pipeline, &CompileOptions::default());
+        assert_eq!(compiled.0.rule_ids(), [0]);
+        assert_eq!(compiled.1.len(), 1, "the broken rule is a problem");
+        assert!(accounts_for(&documents, &compiled));
+        assert!(!accounts_for(&documents[..1], &compiled));
+        let shifted: Vec<_> = documents.iter().map(|&(id, d)| (id + 1, d)).collect();
+        assert!(!accounts_for(&shifted, &compiled));
+        let doubled = [documents.clone(), documents.clone()].concat();
+        assert!(!accounts_for(&doubled, &compiled));
+    }
 
     #[test]
     fn prune_keeps_the_most_recently_used_compiled_sets() {

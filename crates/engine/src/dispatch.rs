@@ -147,6 +147,13 @@ struct ChannelBuckets {
 }
 
 impl DispatchTable {
+    /// Every bucket the table can return.
+    pub fn bucket_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.global).chain(self.channels.values().flat_map(|channel| {
+            std::iter::once(channel.other).chain(channel.by_event_id.values().copied())
+        }))
+    }
+
     /// The bucket for an event; `channel_lower` is its channel, lower-cased.
     #[inline]
     pub fn bucket(&self, channel_lower: Option<&str>, event_id: Option<u32>) -> u32 {

@@ -119,7 +119,8 @@ pub(crate) mod sorted {
 /// A read-only map from event field names to values, built once, tuned for the per-field
 /// lookup of every event: the hash reads a name's length and its first and last eight bytes
 /// (two loads and a multiply, however long the name), then probes linearly.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// In snapshots, only the entries: the table is built again from them.
+#[derive(Debug)]
 pub struct NameTable<V> {
     /// Indexes into `entries`; `u32::MAX` is empty. The length is a power of two.
     slots: Vec<u32>,
@@ -128,6 +129,18 @@ pub struct NameTable<V> {
 }
 
 const EMPTY: u32 = u32::MAX;
+
+impl<V: serde::Serialize> serde::Serialize for NameTable<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.entries.serialize(serializer)
+    }
+}
+
+impl<'de, V: serde::Deserialize<'de> + Copy> serde::Deserialize<'de> for NameTable<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<(Box<str>, V)>::deserialize(deserializer).map(NameTable::new)
+    }
+}
 
 impl<V: Copy> NameTable<V> {
     pub fn new(entries: Vec<(Box<str>, V)>) -> NameTable<V> {
@@ -179,6 +192,11 @@ impl<V: Copy> NameTable<V> {
             }
             slot = (slot + 1) & mask;
         }
+    }
+
+    /// Every value, in entry order.
+    pub fn values(&self) -> impl Iterator<Item = V> + '_ {
+        self.entries.iter().map(|(_, value)| *value)
     }
 
     #[cfg(test)]

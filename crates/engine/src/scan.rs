@@ -257,6 +257,41 @@ fn key_of(text: &str) -> &str {
 }
 
 impl FieldScan {
+    /// Whether every index is in range, with `atoms` atoms (for scans read from snapshots).
+    pub fn check(&self, atoms: usize) -> Result<(), String> {
+        let in_pool = |&(start, len): &(u32, u32)| {
+            (start as usize)
+                .checked_add(len as usize)
+                .is_some_and(|end| end <= self.pool.len())
+        };
+        let in_anchored = |&(start, len): &(u32, u32)| {
+            (start as usize)
+                .checked_add(len as usize)
+                .is_some_and(|end| end <= self.anchored.len())
+        };
+        let atom = |&id: &AtomId| (id as usize) < atoms;
+        if !self
+            .equals
+            .values()
+            .chain(self.numbers.values())
+            .all(in_pool)
+        {
+            return Err("a scan table range is out of bounds".into());
+        }
+        if !self.pattern_atoms.iter().all(in_anchored)
+            || self.pattern_atoms.len() != self.patterns.len()
+        {
+            return Err("an automaton pattern's atoms are out of bounds".into());
+        }
+        if !(self.pool.iter().all(atom)
+            && self.every.iter().all(atom)
+            && self.anchored.iter().all(|a| atom(&a.atom)))
+        {
+            return Err("a scan names an atom that does not exist".into());
+        }
+        Ok(())
+    }
+
     /// Builds the tables for the given scan atoms (all on the same field).
     pub fn build(atoms: &[Atom], ids: &[AtomId], kind: AutomatonKind) -> FieldScan {
         let mut equals: FxMap<Box<str>, Vec<AtomId>> = FxMap::default();
@@ -531,6 +566,37 @@ mod tests {
             })
             .expect("not built yet");
         scan
+    }
+
+    #[test]
+    fn check_finds_every_index_out_of_range() {
+        let atoms = literal_atoms(&[
+            (Anchor::Suffix, "\\cmd.exe".into()),
+            (Anchor::Equals, "x".into()),
+            (Anchor::Prefix, "".into()),
+        ]);
+        let built = || FieldScan::build(&atoms, &[0, 1, 2], AutomatonKind::Auto);
+        assert_eq!(built().check(atoms.len()), Ok(()));
+        assert!(built().check(2).is_err(), "an atom beyond the table");
+        let mut scan = built();
+        scan.pool[0] = 3;
+        assert!(scan.check(3).is_err());
+        let mut scan = built();
+        scan.every[0] = 3;
+        assert!(scan.check(3).is_err());
+        let mut scan = built();
+        scan.anchored[0].atom = 3;
+        assert!(scan.check(3).is_err());
+        let mut scan = built();
+        scan.pattern_atoms[0].1 += 1;
+        assert!(scan.check(3).is_err());
+        let mut scan = built();
+        scan.pattern_atoms.push((0, 0));
+        assert!(scan.check(3).is_err(), "more pattern ranges than patterns");
+        let mut scan = built();
+        let range = scan.equals.values_mut().next().expect("equals");
+        range.0 = u32::MAX;
+        assert!(scan.check(3).is_err());
     }
 
     #[test]

@@ -9,11 +9,17 @@
 //! when a snapshot is read.
 //!
 //! The bytes: `MAGIC`, the 128-bit key, the postcard encoding of the engine's parts and the
-//! compile problems, then an xxh3-64 checksum of everything before it.
+//! compile problems, then an xxh3-64 checksum of everything before it. The checksum catches
+//! damage; every index of what decodes is checked all the same ([`check`]), so that no bytes,
+//! however made, can make a hunt index out of bounds or loop.
 
+use crate::atoms::{AtomField, AtomId};
 use crate::compile::CompileOptions;
+use crate::dispatch::Selector;
 use crate::engine::{AtomHead, Engine, Parts};
+use crate::matcher::Matcher;
 use crate::problem::CompileProblem;
+use crate::tree::Node;
 use sigrun_pipeline::Pipeline;
 use sigrun_rule::Document;
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
@@ -124,10 +130,268 @@ impl Engine {
             problems,
         } = postcard::from_bytes(&body[head..])
             .map_err(|e| SnapshotError::Undecodable(e.to_string()))?;
+        check(&parts).map_err(SnapshotError::Undecodable)?;
         parts.heads = parts.atoms.iter().map(AtomHead::of).collect();
         for scan in &mut parts.keyword_scans {
             scan.rebuild_case_gate();
         }
         Ok((Engine::from_parts(parts), problems))
+    }
+}
+
+/// Whether every index in `parts` points into its table, and the condition nodes form trees
+/// (a node's children come before it, as the compiler emits them).
+fn check(parts: &Parts) -> Result<(), String> {
+    let (atoms, fields, nodes, variants) = (
+        parts.atoms.len(),
+        parts.fields.len(),
+        parts.nodes.len(),
+        parts.variants.len(),
+    );
+    let atom = |id: &AtomId| (*id as usize) < atoms;
+    let field = |id: &u32| (*id as usize) < fields;
+    let range = |start: u32, len: u32, of: usize| {
+        (start as usize)
+            .checked_add(len as usize)
+            .is_some_and(|end| end <= of)
+    };
+    let selector = |s: &Selector| {
+        s.sets
+            .iter()
+            .all(|set| set.residual.iter().all(|(f, _)| field(f)))
+    };
+    let fail = |what: &str| Err(format!("{what} out of bounds"));
+
+    // Each node is the child of at most one node, which comes after it: evaluation ends, and
+    // takes time linear in the nodes.
+    let mut has_parent = vec![false; nodes];
+    let mut adopt = |child: u32, parent: usize| {
+        let child = child as usize;
+        child < parent && !std::mem::replace(&mut has_parent[child], true)
+    };
+    for (index, node) in parts.nodes.iter().enumerate() {
+        let ok = match *node {
+            Node::Const(_) => true,
+            Node::Atom(a) => atom(&a),
+            Node::Not(child) => adopt(child, index),
+            Node::And(start, len) | Node::Or(start, len) => {
+                range(start, len, parts.kids.len())
+                    && parts.kids[start as usize..(start + len) as usize]
+                        .iter()
+                        .all(|&k| adopt(k, index))
+            }
+        };
+        if !ok {
+            return fail("a condition node");
+        }
+    }
+    if parts.selectors.len() != variants || !parts.selectors.iter().all(selector) {
+        return fail("a source selector");
+    }
+    for variant in &parts.variants {
+        if (variant.rule as usize) >= parts.rule_ids.len()
+            || (variant.root as usize) >= nodes
+            || !variant.selector.as_ref().is_none_or(selector)
+        {
+            return fail("a variant");
+        }
+    }
+    for a in &parts.atoms {
+        let ok = match a.field {
+            AtomField::Field(f) => field(&f),
+            AtomField::Keyword => true,
+        } && a
+            .hints
+            .iter()
+            // Hints are answered by scans, with no hints of their own.
+            .all(|h| atom(h) && parts.atoms[*h as usize].hints.is_empty())
+            && match &a.matcher {
+                Matcher::FieldRef { other, .. } => other.as_ref().is_none_or(field),
+                _ => true,
+            };
+        if !ok {
+            return fail("an atom");
+        }
+    }
+    if !parts
+        .names
+        .values()
+        .all(|(start, len)| range(start, len, parts.name_targets.len()))
+        || !parts.name_targets.iter().all(|(f, _)| field(f))
+    {
+        return fail("a field name");
+    }
+    if parts.scans.len() != fields {
+        return fail("the field scans");
+    }
+    for scan in parts.scans.iter().flatten().chain(&parts.keyword_scans) {
+        scan.check(atoms)?;
+    }
+    if !parts
+        .dispatch
+        .bucket_ids()
+        .all(|b| (b as usize) < parts.buckets.len())
+    {
+        return fail("a dispatch bucket");
+    }
+    for bucket in &parts.buckets {
+        let variant = |v: &u32| (*v as usize) < variants;
+        let ok = bucket.always.iter().all(variant)
+            && bucket.pool.iter().all(variant)
+            && bucket
+                .triggers
+                .iter()
+                .all(|(a, &(start, len))| atom(a) && range(start, len, bucket.pool.len()))
+            && bucket.scan_fields.iter().all(field)
+            && bucket
+                .keyword_scan
+                .is_none_or(|k| (k as usize) < parts.keyword_scans.len());
+        if !ok {
+            return fail("a bucket");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigrun_rule::{RuleSet, SourceFile};
+
+    /// The parts of a small compiled rule set, as a snapshot holds them.
+    fn parts() -> (Parts, Vec<CompileProblem>) {
+        let set = RuleSet::from_sources([SourceFile::new(
+            "r.yml",
+            "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|endswith: '\\\\wmic.exe'\n        CommandLine|contains: create\n    keywords:\n        - 'sekurlsa::'\n    condition: sel or keywords\n".to_string(),
+        )]);
+        let documents: Vec<_> = set
+            .documents()
+            .enumerate()
+            .map(|(i, d)| (i, d.document))
+            .collect();
+        let pipeline = Pipeline::builtin("windows").expect("builtin");
+        let (engine, problems) =
+            Engine::compile_documents(&documents, pipeline, &CompileOptions::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        let bytes = engine.snapshot(&problems, 7).expect("encodes");
+        let head = MAGIC.len() + 16;
+        let snapshot: Snapshot =
+            postcard::from_bytes(&bytes[head..bytes.len() - 8]).expect("decodes");
+        (snapshot.parts, snapshot.problems)
+    }
+
+    /// What reading `parts`, changed by `change`, from a sound snapshot says.
+    fn read_changed(change: impl FnOnce(&mut Parts)) -> Result<(), SnapshotError> {
+        let (mut parts, problems) = parts();
+        change(&mut parts);
+        let bytes = Engine::from_parts(parts)
+            .snapshot(&problems, 7)
+            .expect("encodes");
+        Engine::from_snapshot(&bytes, 7).map(|_| ())
+    }
+
+    fn refused(change: impl FnOnce(&mut Parts)) -> String {
+        match read_changed(change) {
+            Err(SnapshotError::Undecodable(reason)) => reason,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn indices_out_of_range_are_refused() {
+        assert_eq!(read_changed(|_| {}), Ok(()));
+        assert_eq!(
+            refused(|p| {
+                // A node that is its own child: evaluating it would never end.
+                let last = p.nodes.len() as u32 - 1;
+                p.nodes.push(Node::Not(last + 1));
+            }),
+            "a condition node out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.nodes.push(Node::Atom(p.atoms.len() as u32))),
+            "a condition node out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.nodes.push(Node::And(p.kids.len() as u32, 1))),
+            "a condition node out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.variants[0].root = p.nodes.len() as u32),
+            "a variant out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.variants[0].rule = 5),
+            "a variant out of bounds"
+        );
+        assert_eq!(
+            refused(|p| {
+                p.selectors.pop();
+            }),
+            "a source selector out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.atoms[0].field = AtomField::Field(p.fields.len() as u32)),
+            "an atom out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.atoms[0].hints = vec![p.atoms.len() as u32].into()),
+            "an atom out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.atoms[0].hints = vec![0].into()),
+            "an atom out of bounds",
+            "an atom that hints at itself"
+        );
+        assert_eq!(
+            refused(|p| {
+                // A node that two parents share: evaluation time doubles with each level.
+                let child = p
+                    .nodes
+                    .iter()
+                    .position(|n| matches!(n, Node::Atom(_)))
+                    .expect("atom");
+                let start = p.kids.len() as u32;
+                p.kids.extend([child as u32, child as u32]);
+                p.nodes.push(Node::Or(start, 2));
+            }),
+            "a condition node out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.name_targets[0].0 = p.fields.len() as u32),
+            "a field name out of bounds"
+        );
+        assert_eq!(
+            refused(|p| {
+                p.scans.pop();
+            }),
+            "the field scans out of bounds"
+        );
+        assert_eq!(
+            refused(|p| p.buckets.truncate(1)),
+            "a dispatch bucket out of bounds"
+        );
+        assert_eq!(
+            refused(|p| {
+                let bucket = p
+                    .buckets
+                    .iter_mut()
+                    .find(|b| !b.pool.is_empty())
+                    .expect("bucket");
+                bucket.pool = vec![p.variants.len() as u32].into();
+            }),
+            "a bucket out of bounds"
+        );
+        assert_eq!(
+            refused(|p| {
+                let bucket = p
+                    .buckets
+                    .iter_mut()
+                    .find(|b| b.keyword_scan.is_some())
+                    .expect("bucket");
+                bucket.keyword_scan = Some(p.keyword_scans.len() as u32);
+            }),
+            "a bucket out of bounds"
+        );
     }
 }
