@@ -8,8 +8,8 @@ peak resident memory, as /usr/bin/time reports them.
 
     scripts/bench_hunt.py [--runs 5] [--shared ../shared] [--skip-build] [--steady 20]
 
-End to end is measured twice: parsing every rule file (`--no-cache`) and with a warm parse
-cache (in a temporary folder of the run). Reads the shared corpus in place; prints one line
+End to end is measured twice: parsing and compiling every rule (`--no-cache`) and with warm
+caches, the parse cache and the compiled-rule cache (in a temporary folder of the run). Reads the shared corpus in place; prints one line
 and exits 0 when it is absent.
 """
 
@@ -89,8 +89,9 @@ def main():
         cmd = [str(sigrun), "hunt", "-q", "--progress", "never", "--no-summary", "-f", "jsonl", "-j", str(threads), "-r", str(rules_dir)]
         return cmd + list(extra) + [str(p) for p in logs]
 
-    # The parse cache lives in a folder of this run: "cold" parses every rule file
-    # (--no-cache), "warm" reads them from a cache that one untimed run filled.
+    # The caches live in a folder of this run: "cold" parses and compiles every rule
+    # (--no-cache), "warm" reads the parsed rules and the compiled rule set from the caches
+    # that one untimed run filled.
     cache_dir = tempfile.TemporaryDirectory()
     os.environ["SIGRUN_CACHE_DIR"] = cache_dir.name
     timed(hunt(1, rules, [evtx]))
@@ -98,7 +99,7 @@ def main():
     rows = []
     for threads in (1, 2):
         f = median_of(args.runs, [str(floor), "--threads", str(threads), str(evtx)])
-        for name, extra in (("cold", ["--no-cache"]), ("warm parse cache", [])):
+        for name, extra in (("cold", ["--no-cache"]), ("warm caches", [])):
             h = median_of(args.runs, hunt(threads, rules, [evtx], extra))
             alerts = h[3].count(b"\n")
             rows.append((f"end to end, {threads} thread(s), {name}", f, h, alerts))
