@@ -25,11 +25,7 @@ fn header() -> &'static (Vec<u8>, u128) {
                 .enumerate()
                 .map(|(i, text)| SourceFile::new(format!("{i}.yml"), text.to_string())),
         );
-        let documents: Vec<_> = set
-            .documents()
-            .enumerate()
-            .map(|(i, d)| (i, d.document))
-            .collect();
+        let documents = set.numbered_documents();
         let pipeline = Pipeline::builtin("windows").expect("builtin");
         let options = CompileOptions::default();
         let key = compile_key(&documents, pipeline, &options);

@@ -47,11 +47,7 @@ fn main() {
 
     let started = Instant::now();
     let (set, _) = RuleSet::load(std::slice::from_ref(&rules_dir));
-    let documents: Vec<_> = set
-        .documents()
-        .enumerate()
-        .map(|(i, d)| (i, d.document))
-        .collect();
+    let documents = set.numbered_documents();
     println!(
         "load+parse {} rule documents: {:?}",
         documents.len(),

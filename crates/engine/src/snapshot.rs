@@ -264,11 +264,7 @@ mod tests {
             "r.yml",
             "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|endswith: '\\\\wmic.exe'\n        CommandLine|contains: create\n    keywords:\n        - 'sekurlsa::'\n    condition: sel or keywords\n".to_string(),
         )]);
-        let documents: Vec<_> = set
-            .documents()
-            .enumerate()
-            .map(|(i, d)| (i, d.document))
-            .collect();
+        let documents = set.numbered_documents();
         let pipeline = Pipeline::builtin("windows").expect("builtin");
         let (engine, problems) =
             Engine::compile_documents(&documents, pipeline, &CompileOptions::default());

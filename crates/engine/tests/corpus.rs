@@ -16,11 +16,7 @@ fn every_windows_rule_compiles_or_has_a_reason() {
     let dir = shared.join("corpus/sigma/rules/windows");
     let (set, errors) = RuleSet::load(&[dir]);
     assert!(errors.is_empty(), "{errors:?}");
-    let documents: Vec<_> = set
-        .documents()
-        .enumerate()
-        .map(|(i, d)| (i, d.document))
-        .collect();
+    let documents = set.numbered_documents();
     let (engine, problems) =
         Engine::compile_documents(&documents, windows(), &CompileOptions::default());
     let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
@@ -90,11 +86,7 @@ fn every_sigmahq_rule_folder_is_accounted_for() {
         .collect();
     folders.sort();
     let (set, _) = RuleSet::load(&folders);
-    let documents: Vec<_> = set
-        .documents()
-        .enumerate()
-        .map(|(i, d)| (i, d.document))
-        .collect();
+    let documents = set.numbered_documents();
     let (engine, problems) =
         Engine::compile_documents(&documents, windows(), &CompileOptions::default());
     let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();

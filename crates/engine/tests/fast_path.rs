@@ -175,11 +175,7 @@ fn whole_windows_rule_set_over_the_attack_samples() {
         return;
     };
     let (set, _) = sigrun_rule::RuleSet::load(&[shared.join("corpus/sigma/rules/windows")]);
-    let documents: Vec<_> = set
-        .documents()
-        .enumerate()
-        .map(|(i, d)| (i, d.document))
-        .collect();
+    let documents = set.numbered_documents();
     let options = CompileOptions::default();
     let (compiled, problems) = Engine::compile_documents(&documents, windows(), &options);
     // The fast path runs on the engine read back from a snapshot, the exhaustive one on the

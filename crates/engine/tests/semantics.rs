@@ -729,11 +729,7 @@ fn uncompilable_rules_come_back_with_reasons() {
         process_rule("    sel:\n        Hashes: x\n    condition: sel\n"),
     ];
     let set = rule_set(&texts.iter().map(String::as_str).collect::<Vec<_>>());
-    let documents: Vec<_> = set
-        .documents()
-        .enumerate()
-        .map(|(i, d)| (i, d.document))
-        .collect();
+    let documents = set.numbered_documents();
     let (engine, problems) =
         Engine::compile_documents(&documents, windows(), &CompileOptions::default());
     let codes: Vec<(usize, &str)> = problems.iter().map(|p| (p.rule, p.kind.code())).collect();
@@ -759,11 +755,7 @@ fn correlations_and_filters_are_reported() {
     let text = "title: base\nname: base\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image: x\n    condition: sel\n---\ntitle: c\ncorrelation:\n    type: event_count\n    rules: [base]\n    group-by: [User]\n    timespan: 1h\n    condition: {gte: 2}\n";
     let filter = "title: f\nlogsource: {product: windows, category: process_creation}\nfilter:\n    rules: [base]\n    selection:\n        User: x\n    condition: not selection\n";
     let set = rule_set(&[text, filter]);
-    let documents: Vec<_> = set
-        .documents()
-        .enumerate()
-        .map(|(i, d)| (i, d.document))
-        .collect();
+    let documents = set.numbered_documents();
     let (engine, problems) =
         Engine::compile_documents(&documents, windows(), &CompileOptions::default());
     let kinds: Vec<_> = problems.iter().map(|p| (p.rule, p.kind.clone())).collect();

@@ -8,21 +8,22 @@ use sigrun_engine::{
     AutomatonKind, CompileOptions, CompileProblem, Engine, MemoryEvent, SnapshotError, compile_key,
 };
 use sigrun_pipeline::Pipeline;
-use sigrun_rule::{Document, RuleSet};
-
-fn documents(set: &RuleSet) -> Vec<(usize, &Document)> {
-    set.documents()
-        .enumerate()
-        .map(|(i, d)| (i, d.document))
-        .collect()
-}
+use sigrun_rule::RuleSet;
 
 fn key(set: &RuleSet) -> u128 {
-    compile_key(&documents(set), windows(), &CompileOptions::default())
+    compile_key(
+        &set.numbered_documents(),
+        windows(),
+        &CompileOptions::default(),
+    )
 }
 
 fn compiled(set: &RuleSet) -> (Engine, Vec<CompileProblem>) {
-    Engine::compile_documents(&documents(set), windows(), &CompileOptions::default())
+    Engine::compile_documents(
+        &set.numbered_documents(),
+        windows(),
+        &CompileOptions::default(),
+    )
 }
 
 /// A process rule, a keyword rule (its scan has a case gate, which snapshots do not hold), a
@@ -105,7 +106,7 @@ fn a_snapshot_reads_back_to_the_same_engine() {
 fn the_key_changes_with_every_input_of_the_compiler() {
     let set = rules();
     let options = CompileOptions::default();
-    let docs = documents(&set);
+    let docs = set.numbered_documents();
     let base = compile_key(&docs, windows(), &options);
     assert_eq!(base, compile_key(&docs, windows(), &options));
     // A value of one rule.
@@ -113,7 +114,7 @@ fn the_key_changes_with_every_input_of_the_compiler() {
         "    sel:\n        Image|endswith: '\\wmic.exe'\n        CommandLine|contains: 'delete'\n    condition: sel\n",
     )]);
     let mut other_docs = docs.clone();
-    other_docs[0] = documents(&changed)[0];
+    other_docs[0] = changed.numbered_documents()[0];
     assert_ne!(base, compile_key(&other_docs, windows(), &options));
     // The ids the caller gives, and the documents given.
     let shifted: Vec<_> = docs.iter().map(|&(id, d)| (id + 1, d)).collect();

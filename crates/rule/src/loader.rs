@@ -265,6 +265,15 @@ impl RuleSet {
         })
     }
 
+    /// Every document with its position in [`RuleSet::documents`] as its id (the form rule
+    /// compilers take).
+    pub fn numbered_documents(&self) -> Vec<(usize, &Document)> {
+        self.documents()
+            .enumerate()
+            .map(|(i, d)| (i, d.document))
+            .collect()
+    }
+
     /// Index of documents by `id` and by `name`, for correlation and filter references.
     pub fn index(&self) -> RuleIndex<'_> {
         let mut by_id: HashMap<&str, Vec<DocRef<'_>>> = HashMap::new();
