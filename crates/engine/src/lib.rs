@@ -26,7 +26,10 @@
 //! - `fieldref` compares ignoring case; `cidr` reads IPv4-mapped IPv6 addresses as IPv4;
 //!   time parts are read from the timestamp as written (no time zones), weeks are ISO weeks.
 //!
-//! Every rule handed to the compiler is compiled or returned as a [`CompileProblem`].
+//! Every rule handed to the compiler is compiled or returned as a [`CompileProblem`]. A
+//! compiled engine can be written as bytes and read back under a key of what it was compiled
+//! from ([`Engine::snapshot`], [`Engine::from_snapshot`], [`compile_key`]), so that a rule set
+//! compiled once is not compiled again by the next run.
 //! [`explain::explain`] is the slow path that tells why one rule did or did not match one
 //! event; the tests hold the fast path to it.
 //!
