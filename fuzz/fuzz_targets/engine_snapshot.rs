@@ -28,7 +28,7 @@ fn header() -> &'static (Vec<u8>, u128) {
         let documents = set.numbered_documents();
         let pipeline = Pipeline::builtin("windows").expect("builtin");
         let options = CompileOptions::default();
-        let key = compile_key(&documents, pipeline, &options);
+        let key = compile_key(&documents, pipeline, &options).expect("a key");
         let (engine, problems) = Engine::compile_documents(&documents, pipeline, &options);
         let bytes = engine.snapshot(&problems, key).expect("encodes");
         (bytes[..32].to_vec(), key)

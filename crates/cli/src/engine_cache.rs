@@ -33,10 +33,11 @@ pub fn compile(
     options: &CompileOptions,
     stderr: &mut impl Write,
 ) -> std::io::Result<(Engine, Vec<CompileProblem>)> {
-    let Some(folder) = folder else {
+    let cached =
+        folder.and_then(|folder| Some((folder, compile_key(documents, pipeline, options)?)));
+    let Some((folder, key)) = cached else {
         return Ok(Engine::compile_documents(documents, pipeline, options));
     };
-    let key = compile_key(documents, pipeline, options);
     let path = folder.join(format!("{PREFIX}{key:032x}{SUFFIX}"));
     match read_capped(&path, MAX_FILE_BYTES) {
         Ok(bytes) => match Engine::from_snapshot(&bytes, key) {

@@ -48,7 +48,8 @@ pub struct Atom {
 /// The identity of a matcher, for deduplication.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MatcherKey {
-    Literal(Anchor, Box<str>, bool),
+    /// A case-sensitive literal (case-insensitive ones are found by [`AtomTable::literal`]).
+    CasedLiteral(Anchor, Box<str>),
     Glob(Glob, bool),
     Regex(String, [bool; 3]),
     Number(NumKey, Box<str>),

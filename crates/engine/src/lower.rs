@@ -417,7 +417,7 @@ impl Lowerer<'_, '_> {
                 return self.table.literal_folding(field, anchor, text);
             }
             let text = fold(text);
-            let key = MatcherKey::Literal(anchor, text.as_str().into(), true);
+            let key = MatcherKey::CasedLiteral(anchor, text.as_str().into());
             let result: Result<AtomId, std::convert::Infallible> =
                 self.table.atom(field, key, |table| {
                     let hint = (!text.is_empty())

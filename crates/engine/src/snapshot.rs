@@ -60,12 +60,13 @@ struct Snapshot {
 }
 
 /// The key of what [`Engine::compile_documents`] makes of `documents` with `pipeline` and
-/// `options`: equal keys, equal engines and problems.
+/// `options`: equal keys, equal engines and problems. `None` if a document cannot be encoded
+/// (documents are plain data, so this is not expected): such a rule set has no key.
 pub fn compile_key(
     documents: &[(usize, &Document)],
     pipeline: &Pipeline,
     options: &CompileOptions,
-) -> u128 {
+) -> Option<u128> {
     let mut hasher = Xxh3::new();
     let mut put = |bytes: &[u8]| {
         hasher.update(&(bytes.len() as u64).to_le_bytes());
@@ -79,15 +80,10 @@ pub fn compile_key(
     for &(id, document) in documents {
         put(&(id as u64).to_le_bytes());
         buffer.clear();
-        buffer = match postcard::to_extend(document, buffer) {
-            Ok(bytes) => bytes,
-            // A document that cannot be encoded cannot be told from another: a key no
-            // snapshot has (the run compiles, and writes nothing).
-            Err(_) => return 0,
-        };
+        buffer = postcard::to_extend(document, buffer).ok()?;
         put(&buffer);
     }
-    hasher.digest128()
+    Some(hasher.digest128())
 }
 
 impl Engine {

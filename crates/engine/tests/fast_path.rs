@@ -180,7 +180,7 @@ fn whole_windows_rule_set_over_the_attack_samples() {
     let (compiled, problems) = Engine::compile_documents(&documents, windows(), &options);
     // The fast path runs on the engine read back from a snapshot, the exhaustive one on the
     // engine as compiled.
-    let key = compile_key(&documents, windows(), &options);
+    let key = compile_key(&documents, windows(), &options).expect("a key");
     let bytes = compiled.snapshot(&problems, key).expect("encodes");
     let (engine, read_problems) = Engine::from_snapshot(&bytes, key).expect("reads back");
     assert_eq!(read_problems, problems);

@@ -16,6 +16,7 @@ fn key(set: &RuleSet) -> u128 {
         windows(),
         &CompileOptions::default(),
     )
+    .expect("a key")
 }
 
 fn compiled(set: &RuleSet) -> (Engine, Vec<CompileProblem>) {
