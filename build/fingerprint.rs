@@ -1,7 +1,7 @@
 // Shared by the build scripts that fingerprint source for an on-disk cache (`include!`d, so
-// that both hash the same way): a hash of every `.rs` file under the given `src` folders,
-// the given extra files and the workspace's lock file, with their paths. Cargo reruns the
-// script when any of them changes.
+// that both hash the same way): a hash of every `.rs` file under `src` and the `Cargo.toml`
+// of each given crate folder, and of the workspace's lock file, with their paths. Cargo reruns
+// the script when any of them changes.
 
 fn source_fingerprint(crate_dirs: &[std::path::PathBuf]) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
