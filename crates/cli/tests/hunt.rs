@@ -328,6 +328,16 @@ fn pack_on_evtx_attack_samples() {
     insta::assert_snapshot!("hunt_evtx_attack_samples_pack", format!("{per_file:#?}"));
 }
 
+/// `hunt` of `samples/` with these rule folders, alerts as JSON Lines.
+fn jsonl_hunt_of_samples<'a>(rule_folders: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["hunt", "-f", "jsonl", "--progress", "never"];
+    for folder in rule_folders {
+        args.extend(["-r", folder]);
+    }
+    args.push("samples/");
+    args
+}
+
 /// Runs sigrun at the repository root with its parse cache in `cache` ("" turns it off).
 fn sigrun_cached(cache: &Path, args: &[&str]) -> Output {
     common::sigrun_cached(&common::repo_root(), cache, args)
@@ -345,18 +355,10 @@ fn the_parse_cache_never_changes_the_output() {
     )
     .expect("write");
     let windows = shared.join("corpus/sigma/rules/windows");
-    let args = [
-        "hunt",
-        "-f",
-        "jsonl",
-        "--progress",
-        "never",
-        "-r",
+    let args = jsonl_hunt_of_samples(&[
         windows.to_str().expect("path"),
-        "-r",
         rules_dir.path().to_str().expect("path"),
-        "samples/",
-    ];
+    ]);
     let cache = tempfile::tempdir().expect("tempdir");
     let file = cache.path().join("rule-parses.bin");
     // The built-in pack alone is embedded: no cache to read or write.
@@ -462,17 +464,7 @@ fn the_compiled_rule_cache_never_changes_the_output() {
             std::fs::copy(&path, rules.path().join(&name)).expect("copy");
         }
     }
-    let rules_arg = rules.path().to_str().expect("path");
-    let args = [
-        "hunt",
-        "-f",
-        "jsonl",
-        "--progress",
-        "never",
-        "-r",
-        rules_arg,
-        "samples/",
-    ];
+    let args = jsonl_hunt_of_samples(&[rules.path().to_str().expect("path")]);
     let cache = tempfile::tempdir().expect("tempdir");
     let without = sigrun_cached(Path::new(""), &args);
     assert_eq!(without.status.code(), Some(1));
