@@ -3,6 +3,16 @@
 // of each given crate folder, and of the workspace's lock file, with their paths. Cargo reruns
 // the script when any of them changes.
 
+/// Sets the environment variable `name` of the crate being built to the fingerprint of that
+/// crate and of the crates at `others` (paths relative to it).
+fn emit_fingerprint(name: &str, others: &[&str]) {
+    let dir =
+        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let mut crate_dirs = vec![dir.clone()];
+    crate_dirs.extend(others.iter().map(|other| dir.join(other)));
+    println!("cargo:rustc-env={name}={:016x}", source_fingerprint(&crate_dirs));
+}
+
 fn source_fingerprint(crate_dirs: &[std::path::PathBuf]) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut files: Vec<std::path::PathBuf> = Vec::new();

@@ -4,10 +4,5 @@
 include!("../../build/fingerprint.rs");
 
 fn main() {
-    let dir =
-        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    println!(
-        "cargo:rustc-env=SIGRUN_ENGINE_FINGERPRINT={:016x}",
-        source_fingerprint(&[dir.clone(), dir.join("../pipeline"), dir.join("../rule")])
-    );
+    emit_fingerprint("SIGRUN_ENGINE_FINGERPRINT", &["../pipeline", "../rule"]);
 }

@@ -4,10 +4,5 @@
 include!("../../build/fingerprint.rs");
 
 fn main() {
-    let dir =
-        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    println!(
-        "cargo:rustc-env=SIGRUN_RULE_FINGERPRINT={:016x}",
-        source_fingerprint(&[dir])
-    );
+    emit_fingerprint("SIGRUN_RULE_FINGERPRINT", &[]);
 }

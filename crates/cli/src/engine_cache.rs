@@ -76,15 +76,8 @@ fn accounts_for(
     (engine, problems): &(Engine, Vec<CompileProblem>),
 ) -> bool {
     let mut given: Vec<usize> = documents.iter().map(|&(id, _)| id).collect();
-    let mut held: Vec<usize> = engine
-        .rule_ids()
-        .iter()
-        .copied()
-        .chain(problems.iter().map(|p| p.rule))
-        .collect();
     given.sort_unstable();
-    held.sort_unstable();
-    given == held
+    engine.accounted_rules(problems) == given
 }
 
 fn warn(stderr: &mut impl Write, path: &Path, problem: &str) -> std::io::Result<()> {

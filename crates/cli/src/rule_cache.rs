@@ -41,8 +41,11 @@ impl RuleLoader {
         }
     }
 
-    /// The cache folder, when the cache is on (the compiled-rule cache lives there too).
+    /// The cache folder, when the cache is on and a load named rule files (the compiled-rule
+    /// cache lives there too, and follows the same rule: the built-in pack alone is compiled
+    /// faster than it would be read back).
     pub fn folder(&self) -> Option<&Path> {
+        self.cache.get()?;
         self.path.as_deref().and_then(Path::parent)
     }
 

@@ -365,6 +365,7 @@ fn the_parse_cache_never_changes_the_output() {
     let pack = sigrun_cached(cache.path(), &["hunt", "samples/"]);
     assert_eq!(pack.status.code(), Some(1));
     assert!(!file.exists());
+    assert!(compiled_sets(cache.path()).is_empty());
     let without = sigrun_cached(Path::new(""), &args);
     assert!(!file.exists());
     let cold = sigrun_cached(cache.path(), &args);

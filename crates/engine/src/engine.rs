@@ -20,6 +20,7 @@ use crate::event::{EventView, FieldValue};
 use crate::fx::{FxMap, NameTable, short_word, word};
 use crate::matcher::{Matcher, fieldref_holds};
 use crate::memo::ScanMemo;
+use crate::problem::CompileProblem;
 use crate::scan::FieldScan;
 use crate::text::push_lower;
 use crate::tree::Node;
@@ -177,6 +178,21 @@ impl Engine {
     /// The caller's ids of the compiled rules, ascending.
     pub fn rule_ids(&self) -> &[usize] {
         &self.p.rule_ids
+    }
+
+    /// The caller's ids of every rule this engine was given, ascending: those it compiled and
+    /// those in `problems`, the compiler's other result. Each id given appears exactly once
+    /// (the compiler's guarantee; a snapshot read back is held to it).
+    pub fn accounted_rules(&self, problems: &[CompileProblem]) -> Vec<usize> {
+        let mut ids: Vec<usize> = self
+            .p
+            .rule_ids
+            .iter()
+            .copied()
+            .chain(problems.iter().map(|p| p.rule))
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Per-thread working memory for [`Engine::match_event`].

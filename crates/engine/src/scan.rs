@@ -71,9 +71,11 @@ pub struct FieldScan {
     pattern_atoms: Vec<(u32, u32)>,
     anchored: Vec<Anchored>,
     /// For keyword scans: a search of the event's whole text in its own case (see
-    /// [`CaseGate`]). Not in snapshots: built again from the patterns.
+    /// [`CaseGate`]). Not in snapshots: built again from the patterns when `case_gated`.
     #[serde(skip)]
     gate: Option<CaseGate>,
+    /// A case gate was asked for ([`FieldScan::with_case_gate`]).
+    case_gated: bool,
 }
 
 /// What searches a value for a field's patterns.
@@ -361,7 +363,8 @@ impl FieldScan {
 
     /// Builds the [`CaseGate`] of a keyword scan, when its atoms allow one.
     pub fn with_case_gate(mut self) -> FieldScan {
-        self.rebuild_case_gate();
+        self.case_gated = true;
+        self.restore();
         self
     }
 
@@ -369,9 +372,12 @@ impl FieldScan {
         self.gate.is_some()
     }
 
-    /// The same for a keyword scan read from a snapshot, which holds no gate.
-    pub fn rebuild_case_gate(&mut self) {
-        self.gate = CaseGate::build(self);
+    /// Builds what a snapshot does not hold, in a scan read from one: its case gate, if it
+    /// had one.
+    pub fn restore(&mut self) {
+        if self.case_gated {
+            self.gate = CaseGate::build(self);
+        }
     }
 
     /// Whether an event whose [`EventView::all_text`](crate::EventView::all_text) is

@@ -5,8 +5,8 @@
 //! Compiling is a pure function of the documents (with their caller ids), the pipeline and the
 //! options, and of this code: [`compile_key`] hashes all four, and a snapshot is only read
 //! back under the key it was written with. What an engine builds on first use (automata,
-//! regexes, substring searchers) is not stored; the keyword scans' case gates are built again
-//! when a snapshot is read.
+//! regexes, substring searchers) is not stored, nor are the keyword scans' case gates, which are
+//! built again when a snapshot is read.
 //!
 //! The bytes: `MAGIC`, the 128-bit key, the postcard encoding of the engine's parts and the
 //! compile problems, then an xxh3-64 checksum of everything before it. The checksum catches
@@ -128,8 +128,13 @@ impl Engine {
             .map_err(|e| SnapshotError::Undecodable(e.to_string()))?;
         check(&parts).map_err(SnapshotError::Undecodable)?;
         parts.heads = parts.atoms.iter().map(AtomHead::of).collect();
-        for scan in &mut parts.keyword_scans {
-            scan.rebuild_case_gate();
+        for scan in parts
+            .scans
+            .iter_mut()
+            .flatten()
+            .chain(&mut parts.keyword_scans)
+        {
+            scan.restore();
         }
         Ok((Engine::from_parts(parts), problems))
     }

@@ -69,6 +69,15 @@ fn events() -> Vec<MemoryEvent> {
     ]
 }
 
+/// [`rules`], compiled, its key and its snapshot.
+fn written() -> (RuleSet, Engine, Vec<CompileProblem>, u128, Vec<u8>) {
+    let set = rules();
+    let (engine, problems) = compiled(&set);
+    let key = key(&set);
+    let bytes = engine.snapshot(&problems, key).expect("encodes");
+    (set, engine, problems, key, bytes)
+}
+
 fn matches(engine: &Engine, events: &[MemoryEvent]) -> Vec<Vec<usize>> {
     let mut scratch = engine.new_scratch();
     events
@@ -79,10 +88,7 @@ fn matches(engine: &Engine, events: &[MemoryEvent]) -> Vec<Vec<usize>> {
 
 #[test]
 fn a_snapshot_reads_back_to_the_same_engine() {
-    let set = rules();
-    let (engine, problems) = compiled(&set);
-    let key = key(&set);
-    let bytes = engine.snapshot(&problems, key).expect("encodes");
+    let (set, engine, problems, key, bytes) = written();
     let (read, read_problems) = Engine::from_snapshot(&bytes, key).expect("reads back");
     assert_eq!(read_problems, problems);
     assert_eq!(
@@ -137,10 +143,7 @@ fn the_key_changes_with_every_input_of_the_compiler() {
 
 #[test]
 fn damaged_or_foreign_bytes_are_refused() {
-    let set = rules();
-    let (engine, problems) = compiled(&set);
-    let key = key(&set);
-    let bytes = engine.snapshot(&problems, key).expect("encodes");
+    let (_, _, _, key, bytes) = written();
     let refused = |bytes: &[u8], key: u128| Engine::from_snapshot(bytes, key).err();
     assert_eq!(refused(&bytes, key + 1), Some(SnapshotError::OtherKey));
     assert_eq!(refused(&[], key), Some(SnapshotError::Foreign));

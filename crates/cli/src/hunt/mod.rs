@@ -181,11 +181,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     };
     let loader = crate::rule_cache::RuleLoader::new(&args.cache);
     let loaded = load(&selection, &loader);
-    // A hunt with the built-in pack alone compiles it faster than it would read it back.
-    let cache_folder = loader
-        .folder()
-        .filter(|_| !selection.paths.is_empty())
-        .map(Path::to_path_buf);
+    let cache_folder = loader.folder().map(Path::to_path_buf);
     loader.finish(&mut std::io::stderr().lock())?;
     let documents: Vec<(usize, &sigrun_rule::Document)> = loaded
         .selected
