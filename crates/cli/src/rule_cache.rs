@@ -4,7 +4,7 @@
 //! unchanged rule files are read from it instead of being parsed again. It never changes a
 //! command's output, only its start-up time.
 
-use sigrun_rule::{ParseCache, RuleSet};
+use sigrun_rule::{ParseCache, ReadFile, ReadRules, RuleSet};
 use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::io::Write;
@@ -27,8 +27,8 @@ const FILE_NAME: &str = "rule-parses.bin";
 pub struct RuleLoader {
     /// The cache file, when the cache is on.
     path: Option<PathBuf>,
-    /// Opened by the first load that names files (a hunt with the built-in pack alone never
-    /// reads it).
+    /// Opened by the first parse that has files (a hunt with the built-in pack alone never
+    /// reads it, nor one whose compiled rules are in the cache).
     cache: OnceCell<ParseCache>,
 }
 
@@ -41,21 +41,25 @@ impl RuleLoader {
         }
     }
 
-    /// The cache folder, when the cache is on and a load named rule files (the compiled-rule
-    /// cache lives there too, and follows the same rule: the built-in pack alone is compiled
-    /// faster than it would be read back).
+    /// The cache folder, when the cache is on (`hunt` keeps its compiled rules there too).
     pub fn folder(&self) -> Option<&Path> {
-        self.cache.get()?;
         self.path.as_deref().and_then(Path::parent)
     }
 
     pub fn load(&self, paths: &[PathBuf]) -> (RuleSet, Vec<(PathBuf, String)>) {
+        let read = ReadRules::read(paths);
+        (self.parse(read.files), read.unreadable)
+    }
+
+    /// Parses files read by [`ReadRules::read`], through the cache when it is on (opened by
+    /// the first parse that has files).
+    pub fn parse(&self, files: Vec<ReadFile>) -> RuleSet {
         match &self.path {
-            Some(path) if !paths.is_empty() => {
+            Some(path) if !files.is_empty() => {
                 let cache = self.cache.get_or_init(|| ParseCache::open(path));
-                RuleSet::load_cached(paths, cache)
+                RuleSet::parse_read(files, &|source| cache.parse(source))
             }
-            _ => RuleSet::load(paths),
+            _ => RuleSet::parse_read(files, &sigrun_rule::parse_source),
         }
     }
 

@@ -393,8 +393,12 @@ fn the_parse_cache_never_changes_the_output() {
         assert_eq!(String::from_utf8_lossy(&run.stderr), stderr, "{name}");
     }
 
-    // A damaged cache: a warning, the same alerts, and a good cache again afterwards.
+    // A damaged cache: a warning, the same alerts, and a good cache again afterwards. (The
+    // compiled rules are removed first: a hunt that finds them reads no parse.)
     let mut bytes = std::fs::read(&file).expect("cache");
+    for compiled in compiled_sets(cache.path()) {
+        std::fs::remove_file(compiled).expect("remove");
+    }
     let middle = bytes.len() / 2;
     bytes[middle] ^= 1;
     std::fs::write(&file, &bytes).expect("write");
@@ -488,6 +492,38 @@ fn the_compiled_rule_cache_never_changes_the_output() {
             "{name}"
         );
     }
+
+    // A hunt that finds its compiled rules parses nothing: it does not even read the parse
+    // cache (nor write it again).
+    let parses = cache.path().join("rule-parses.bin");
+    assert!(parses.is_file());
+    std::fs::remove_file(&parses).expect("remove");
+    let compiled_only = sigrun_cached(cache.path(), &args);
+    assert!(
+        compiled_only.stdout == without.stdout,
+        "compiled only: other alerts"
+    );
+    assert!(!parses.exists());
+
+    // Another selection of the same files is another rule set.
+    let mut high = args.to_vec();
+    high.splice(1..1, ["--min-level", "high"]);
+    let high_without = sigrun_cached(Path::new(""), &high);
+    assert!(alerts(&high_without).len() < alerts(&without).len());
+    let high_cold = sigrun_cached(cache.path(), &high);
+    let high_warm = sigrun_cached(cache.path(), &high);
+    assert_eq!(compiled_sets(cache.path()).len(), 2);
+    for run in [&high_cold, &high_warm] {
+        assert!(
+            run.stdout == high_without.stdout,
+            "--min-level high: other alerts"
+        );
+        assert_eq!(run.stderr, high_without.stderr);
+    }
+    std::fs::remove_file(&compiled_sets(cache.path())[0]).expect("remove");
+    std::fs::remove_file(&compiled_sets(cache.path())[0]).expect("remove");
+    let _ = sigrun_cached(cache.path(), &args);
+    let written = compiled_sets(cache.path());
 
     // The file is read: damaged, it is a warning, the same alerts, and written again.
     let mut bytes = std::fs::read(&written[0]).expect("compiled");

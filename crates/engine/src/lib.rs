@@ -77,4 +77,4 @@ pub use lower::PlaceholderPolicy;
 pub use memo::DEFAULT_SCAN_MEMO_BYTES;
 pub use problem::{CompileProblem, ProblemKind};
 pub use scan::AutomatonKind;
-pub use snapshot::{SnapshotError, compile_key};
+pub use snapshot::{CompileKey, SnapshotError, compile_key};

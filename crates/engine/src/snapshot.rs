@@ -67,23 +67,46 @@ pub fn compile_key(
     pipeline: &Pipeline,
     options: &CompileOptions,
 ) -> Option<u128> {
-    let mut hasher = Xxh3::new();
-    let mut put = |bytes: &[u8]| {
-        hasher.update(&(bytes.len() as u64).to_le_bytes());
-        hasher.update(bytes);
-    };
-    put(FINGERPRINT.as_bytes());
-    // The pipeline's maps are ordered (`BTreeMap`), so its debug form is deterministic.
-    put(format!("{pipeline:?}").as_bytes());
-    put(format!("{options:?}").as_bytes());
+    let mut key = CompileKey::new(pipeline, options);
     let mut buffer = Vec::new();
     for &(id, document) in documents {
-        put(&(id as u64).to_le_bytes());
+        key.add(&(id as u64).to_le_bytes());
         buffer.clear();
         buffer = postcard::to_extend(document, buffer).ok()?;
-        put(&buffer);
+        key.add(&buffer);
     }
-    Some(hasher.digest128())
+    Some(key.finish())
+}
+
+/// A key under which to keep an engine: this build of the compiler, the pipeline and the
+/// options, and whatever the caller adds to stand for the rules ([`compile_key`] adds the
+/// documents; a caller that holds the rule files' texts may add those instead, as their
+/// parse is fixed by this build too).
+pub struct CompileKey {
+    hasher: Xxh3,
+}
+
+impl CompileKey {
+    pub fn new(pipeline: &Pipeline, options: &CompileOptions) -> CompileKey {
+        let mut key = CompileKey {
+            hasher: Xxh3::new(),
+        };
+        key.add(FINGERPRINT.as_bytes());
+        // The pipeline's maps are ordered (`BTreeMap`), so its debug form is deterministic.
+        key.add(format!("{pipeline:?}").as_bytes());
+        key.add(format!("{options:?}").as_bytes());
+        key
+    }
+
+    /// Adds `bytes`, length first, so that no two sequences of additions run together.
+    pub fn add(&mut self, bytes: &[u8]) {
+        self.hasher.update(&(bytes.len() as u64).to_le_bytes());
+        self.hasher.update(bytes);
+    }
+
+    pub fn finish(&self) -> u128 {
+        self.hasher.digest128()
+    }
 }
 
 impl Engine {

@@ -24,7 +24,7 @@ pub struct FilterReport {
 }
 
 /// A filter that did not apply where it said it would.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FilterProblem {
     pub filter_path: String,
     pub filter_title: String,

@@ -28,7 +28,7 @@ pub use condition::{Condition, Expr, ExprKind, Pattern, Quantifier};
 pub use detection::{DetectionItem, Search, SearchIdentifier, ValueJoin};
 pub use diagnostic::{Diagnostic, Severity};
 pub use document::*;
-pub use loader::{DocRef, RuleFile, RuleSet, load_file, parse_source};
+pub use loader::{DocRef, ReadFile, ReadRules, RuleFile, RuleSet, load_file, parse_source};
 pub use modifier::Modifier;
 pub use source::{LineCol, SourceFile, Span, Spanned};
 pub use string::{Part, SigmaString};

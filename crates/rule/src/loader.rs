@@ -72,19 +72,45 @@ pub fn parse_source(source: Arc<SourceFile>) -> RuleFile {
 
 /// Reads and parses one file. Unreadable, oversized or non-UTF-8 files give a file-level error.
 pub fn load_file(path: &Path) -> RuleFile {
-    load_file_with(path, &parse_source)
+    read_file(path).parse_with(&parse_source)
 }
 
-/// [`load_file`] with the text parsed by `parse` (the parser itself or a [`ParseCache`]).
-fn load_file_with(path: &Path, parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sync)) -> RuleFile {
+/// A rule file read and not parsed yet: its text, or the file-level error (unreadable,
+/// oversized, not UTF-8) that is all its load gives.
+#[derive(Debug)]
+pub enum ReadFile {
+    Text(Arc<SourceFile>),
+    Failed(RuleFile),
+}
+
+impl ReadFile {
+    /// The file's text (empty, or what could be decoded, when it failed).
+    pub fn source(&self) -> &Arc<SourceFile> {
+        match self {
+            ReadFile::Text(source) => source,
+            ReadFile::Failed(file) => &file.source,
+        }
+    }
+
+    /// The parsed file: `parse` (the parser itself or a [`ParseCache`]) applied to the text.
+    pub fn parse_with(self, parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sync)) -> RuleFile {
+        match self {
+            ReadFile::Text(source) => parse(source),
+            ReadFile::Failed(file) => file,
+        }
+    }
+}
+
+/// Reads one rule file without parsing it.
+pub fn read_file(path: &Path) -> ReadFile {
     let bytes = match read_rule_file(path) {
         Ok(bytes) => bytes,
         Err(message) => {
-            return RuleFile {
+            return ReadFile::Failed(RuleFile {
                 source: SourceFile::new(path, String::new()),
                 documents: Vec::new(),
                 diagnostics: vec![Diagnostic::error("io", message)],
-            };
+            });
         }
     };
     match String::from_utf8(bytes) {
@@ -92,20 +118,38 @@ fn load_file_with(path: &Path, parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sy
             if text.starts_with('\u{feff}') {
                 text.replace_range(..3, "");
             }
-            parse(SourceFile::new(path, text))
+            ReadFile::Text(SourceFile::new(path, text))
         }
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let source = SourceFile::new(path, lossy);
-            RuleFile {
+            ReadFile::Failed(RuleFile {
                 diagnostics: vec![
                     Diagnostic::error("io", format!("invalid UTF-8 at byte {offset}"))
                         .at(Span::point(offset as u32)),
                 ],
                 source,
                 documents: Vec::new(),
-            }
+            })
+        }
+    }
+}
+
+/// The rule files of some files and folders, read in parallel and not parsed yet, in path
+/// order; and the paths that could not be searched, with why.
+#[derive(Debug, Default)]
+pub struct ReadRules {
+    pub files: Vec<ReadFile>,
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+impl ReadRules {
+    pub fn read(paths: &[PathBuf]) -> ReadRules {
+        let (files, unreadable) = collect_rule_files(paths);
+        ReadRules {
+            files: files.par_iter().map(|path| read_file(path)).collect(),
+            unreadable,
         }
     }
 }
@@ -241,9 +285,22 @@ impl RuleSet {
         paths: &[PathBuf],
         parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sync),
     ) -> (RuleSet, Vec<(PathBuf, String)>) {
-        let (files, errors) = collect_rule_files(paths);
-        let files = files.par_iter().map(|p| load_file_with(p, parse)).collect();
-        (RuleSet { files }, errors)
+        let read = ReadRules::read(paths);
+        (RuleSet::parse_read(read.files, parse), read.unreadable)
+    }
+
+    /// Parses files read by [`ReadRules::read`] in parallel, with `parse` (the parser itself or
+    /// a [`ParseCache`]'s `parse`).
+    pub fn parse_read(
+        files: Vec<ReadFile>,
+        parse: &(dyn Fn(Arc<SourceFile>) -> RuleFile + Sync),
+    ) -> RuleSet {
+        RuleSet {
+            files: files
+                .into_par_iter()
+                .map(|file| file.parse_with(parse))
+                .collect(),
+        }
     }
 
     /// Builds a set from in-memory sources (tests, embedded rule packs).

@@ -7,13 +7,14 @@
 mod alert;
 mod ordered;
 mod output;
-mod rules;
+pub(crate) mod rules;
 
 use crate::color::ColorChoice;
+use crate::engine_cache::{self, Compiled};
 use alert::Alert;
 use anyhow::{Context as _, bail};
 use output::{Format, Summary};
-use rules::{RuleSelection, load};
+use rules::RuleSelection;
 use sigrun_engine::{CompileOptions, Engine};
 use sigrun_logs::{
     DiscoverOptions, Input, Layout, LayoutChoice, ReadOptions, ReadScratch, SourceKind, WorkUnit,
@@ -24,7 +25,7 @@ use sigrun_rule::{Level, Status};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -162,6 +163,48 @@ pub mod exit {
     pub const ALERTS_AND_PROBLEMS: u8 = 4;
 }
 
+/// The engine and the rules' metadata for `selection`: read back from the compiled-rule cache
+/// when an earlier hunt kept them for the same files, else parsed (through the parse cache),
+/// chosen and compiled, and kept. The built-in pack alone is compiled faster than it would be
+/// read back, so the cache is for hunts that name rule or filter files.
+fn compile_rules(
+    selection: &RuleSelection,
+    loader: crate::rule_cache::RuleLoader,
+    pipeline: &Pipeline,
+    options: &CompileOptions,
+    stderr: &mut impl Write,
+) -> anyhow::Result<Compiled> {
+    let files = rules::read(selection);
+    let cache = loader
+        .folder()
+        .filter(|_| !(selection.paths.is_empty() && selection.filters.is_empty()))
+        .map(|folder| {
+            let key = rules::plan_key(selection, &files, pipeline, options);
+            (folder.to_path_buf(), key)
+        });
+    if let Some((folder, key)) = &cache
+        && let Some(compiled) = engine_cache::read(folder, *key, stderr)?
+    {
+        return Ok(compiled);
+    }
+    let loaded = rules::load(selection, &loader, files);
+    loader.finish(stderr)?;
+    let (engine, problems) = Engine::compile_documents(&loaded.documents(), pipeline, options);
+    let rules::LoadedRules { set, plan, .. } = loaded;
+    // Freeing thousands of parsed rules one allocation at a time would cost 3% of a hunt over
+    // a small corpus; the process ends soon.
+    std::mem::forget(set);
+    let compiled = Compiled {
+        plan,
+        engine,
+        problems,
+    };
+    if let Some((folder, key)) = &cache {
+        engine_cache::write(folder, *key, &compiled, stderr)?;
+    }
+    Ok(compiled)
+}
+
 pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     if let Some(threads) = args.threads {
         rayon::ThreadPoolBuilder::new()
@@ -180,26 +223,17 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         filters: args.filters.clone(),
     };
     let loader = crate::rule_cache::RuleLoader::new(&args.cache);
-    let loaded = load(&selection, &loader);
-    let cache_folder = loader.folder().map(Path::to_path_buf);
-    loader.finish(&mut std::io::stderr().lock())?;
-    let documents: Vec<(usize, &sigrun_rule::Document)> = loaded
-        .selected
-        .iter()
-        .map(|&(id, file, doc)| (id, loaded.document(file, doc)))
-        .collect();
+    let options = CompileOptions::default();
     let mut stderr = std::io::stderr().lock();
-    let (engine, problems) = crate::engine_cache::compile(
-        cache_folder.as_deref(),
-        &documents,
-        &pipeline,
-        &CompileOptions::default(),
-        &mut stderr,
-    )?;
+    let Compiled {
+        plan,
+        engine,
+        problems,
+    } = compile_rules(&selection, loader, &pipeline, &options, &mut stderr)?;
 
-    let skipped_rules = loaded.skipped.len() + problems.len();
+    let skipped_rules = plan.skipped.len() + problems.len();
     if !args.quiet {
-        for skipped in &loaded.skipped {
+        for skipped in &plan.skipped {
             let title = if skipped.title.is_empty() {
                 String::new()
             } else {
@@ -212,7 +246,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
         for problem in &problems {
-            let info = &loaded.info[problem.rule];
+            let info = &plan.info[problem.rule];
             writeln!(
                 stderr,
                 "skipped rule {} ({}): {}",
@@ -220,7 +254,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
-    for problem in &loaded.filter_problems {
+    for problem in &plan.filter_problems {
         writeln!(
             stderr,
             "filter {} ({}): {}",
@@ -232,7 +266,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         bail!(
             "no rule to run ({} skipped, {} left out by filters)",
             skipped_rules,
-            loaded.filtered_out
+            plan.filtered_out
         );
     }
 
@@ -286,7 +320,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         unreadable_sources: unreadable,
         rules_compiled: compiled,
         rules_skipped: skipped_rules,
-        rules_filtered: loaded.filtered_out,
+        rules_filtered: plan.filtered_out,
         ..Summary::default()
     };
     // Units are matched in parallel and printed in input order as soon as every earlier
@@ -314,7 +348,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
                 read_scratch,
                 match_scratch,
                 &engine,
-                &loaded.info,
+                &plan.info,
                 &pipeline,
             )
         },
@@ -327,7 +361,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             }
             for alert in &result.alerts {
                 *summary.per_rule.entry(alert.rule).or_default() += 1;
-                sink.alert(alert, &loaded.info[alert.rule])?;
+                sink.alert(alert, &plan.info[alert.rule])?;
             }
             if let Some(bar) = &progress {
                 bar.inc(result.weight);
@@ -344,9 +378,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         // The table is for people: its summary follows it. Machine formats keep stdout clean.
         if args.format == Format::Table && args.output.is_none() {
             let mut stdout = std::io::stdout().lock();
-            summary.print(&mut stdout, &loaded.info, color)?;
+            summary.print(&mut stdout, &plan.info, color)?;
         } else {
-            summary.print(&mut stderr, &loaded.info, false)?;
+            summary.print(&mut stderr, &plan.info, false)?;
         }
     }
     let problems = summary.read_problems > 0 || summary.unreadable_sources > 0 || skipped_rules > 0;
@@ -356,10 +390,10 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         (false, true) => exit::PROBLEMS,
         (true, true) => exit::ALERTS_AND_PROBLEMS,
     };
-    // The process ends after this: freeing thousands of parsed rules and the compiled rule
-    // set one allocation at a time would cost 3% of a hunt over a small corpus.
+    // The process ends after this: freeing the compiled rule set one allocation at a time
+    // would cost more than the rest of a hunt's ending.
     std::mem::forget(engine);
-    std::mem::forget(loaded);
+    std::mem::forget(plan);
     Ok(ExitCode::from(code))
 }
 

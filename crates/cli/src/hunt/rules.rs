@@ -2,10 +2,16 @@
 //! filters, each with the metadata its alerts carry.
 
 use crate::rule_cache::RuleLoader;
-use sigrun_rule::{Diagnostic, Document, Level, RuleSet, Severity, SourceFile, Status};
+use sigrun_engine::{CompileKey, CompileOptions};
+use sigrun_pipeline::Pipeline;
+use sigrun_rule::filter::FilterProblem;
+use sigrun_rule::{
+    Diagnostic, Document, Level, ReadFile, ReadRules, RuleSet, Severity, SourceFile, Status,
+};
 use std::path::PathBuf;
 
 /// What to load and which rules to keep.
+#[derive(Debug)]
 pub struct RuleSelection {
     pub paths: Vec<PathBuf>,
     /// Keep the built-in pack even when `paths` are given.
@@ -19,7 +25,7 @@ pub struct RuleSelection {
 }
 
 /// What an alert says about its rule (DRL 1.1: title, id and author travel with every alert).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RuleInfo {
     pub title: String,
     pub id: String,
@@ -34,58 +40,141 @@ pub struct RuleInfo {
 }
 
 /// A document that will not run, and why.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub path: String,
     pub title: String,
     pub reason: String,
 }
 
-pub struct LoadedRules {
-    pub set: RuleSet,
-    /// Documents to compile: (id, document); ids index `info`.
-    pub selected: Vec<(usize, usize, usize)>,
+/// What a hunt needs of its rules besides the engine: what the alerts say about each rule,
+/// and what did not load. The compiled-rule cache keeps it beside the engine.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RulePlan {
+    /// Indexed by the rule ids the engine was compiled with.
     pub info: Vec<RuleInfo>,
     /// Documents with errors (listed with their first error) and paths that could not be read.
     pub skipped: Vec<Skipped>,
     /// Rules left out by the filters (not a problem).
     pub filtered_out: usize,
     /// Sigma filters that did not apply where they said they would.
-    pub filter_problems: Vec<sigrun_rule::filter::FilterProblem>,
+    pub filter_problems: Vec<FilterProblem>,
+}
+
+pub struct LoadedRules {
+    pub set: RuleSet,
+    /// Documents to compile: (id, file, document); ids index `plan.info`.
+    pub selected: Vec<(usize, usize, usize)>,
+    pub plan: RulePlan,
 }
 
 impl LoadedRules {
     pub fn document(&self, file: usize, doc: usize) -> &Document {
         &self.set.files[file].documents[doc]
     }
+
+    /// The documents to compile, with their ids.
+    pub fn documents(&self) -> Vec<(usize, &Document)> {
+        self.selected
+            .iter()
+            .map(|&(id, file, doc)| (id, self.document(file, doc)))
+            .collect()
+    }
 }
 
-pub fn load(selection: &RuleSelection, loader: &RuleLoader) -> LoadedRules {
-    let mut set = if selection.paths.is_empty() || selection.with_builtin {
-        RuleSet::from_sources(
-            sigrun_pack::rules()
-                .iter()
-                .map(|rule| SourceFile::new(format!("builtin/{}", rule.file_name), rule.text)),
-        )
+/// The files of a hunt's rules and filters, read and not parsed yet.
+pub struct RuleFiles {
+    builtin: Vec<ReadFile>,
+    rules: ReadRules,
+    filters: ReadRules,
+}
+
+/// Reads the files `selection` names (and takes the built-in pack when it is used).
+pub fn read(selection: &RuleSelection) -> RuleFiles {
+    let builtin = if selection.paths.is_empty() || selection.with_builtin {
+        sigrun_pack::rules()
+            .iter()
+            .map(|rule| {
+                ReadFile::Text(SourceFile::new(
+                    format!("builtin/{}", rule.file_name),
+                    rule.text,
+                ))
+            })
+            .collect()
     } else {
-        RuleSet::default()
+        Vec::new()
     };
-    let mut skipped = Vec::new();
-    if !selection.paths.is_empty() {
-        let (loaded, unreadable) = loader.load(&selection.paths);
-        set.extend(loaded);
-        skipped.extend(unreadable.into_iter().map(|(path, reason)| Skipped {
+    let read = |paths: &[PathBuf]| {
+        if paths.is_empty() {
+            ReadRules::default()
+        } else {
+            ReadRules::read(paths)
+        }
+    };
+    RuleFiles {
+        builtin,
+        rules: read(&selection.paths),
+        filters: read(&selection.filters),
+    }
+}
+
+/// The key of what [`load`] and compiling with `pipeline` and `options` make of `files`:
+/// every file's path and text (a file's parse is fixed by this build of sigrun), the paths
+/// that could not be read, the selection, and this build's source.
+pub fn plan_key(
+    selection: &RuleSelection,
+    files: &RuleFiles,
+    pipeline: &Pipeline,
+    options: &CompileOptions,
+) -> u128 {
+    let mut key = CompileKey::new(pipeline, options);
+    key.add(env!("SIGRUN_HUNT_FINGERPRINT").as_bytes());
+    // The selection's debug form holds its paths; the rule files found under them follow.
+    key.add(format!("{selection:?}").as_bytes());
+    let mut add_files = |read: &[ReadFile], unreadable: &[(PathBuf, String)]| {
+        key.add(&(read.len() as u64).to_le_bytes());
+        for file in read {
+            key.add(file.source().path().as_os_str().as_encoded_bytes());
+            match file {
+                ReadFile::Text(source) => key.add(source.text().as_bytes()),
+                ReadFile::Failed(failed) => key.add(format!("{:?}", failed.diagnostics).as_bytes()),
+            }
+        }
+        key.add(format!("{unreadable:?}").as_bytes());
+    };
+    add_files(&files.builtin, &[]);
+    add_files(&files.rules.files, &files.rules.unreadable);
+    add_files(&files.filters.files, &files.filters.unreadable);
+    key.finish()
+}
+
+/// Parses `files` (through the parse cache) and chooses the rules `selection` keeps.
+pub fn load(selection: &RuleSelection, loader: &RuleLoader, files: RuleFiles) -> LoadedRules {
+    let mut set = RuleSet::parse_read(files.builtin, &sigrun_rule::parse_source);
+    set.extend(loader.parse(files.rules.files));
+    let mut skipped: Vec<Skipped> = files
+        .rules
+        .unreadable
+        .into_iter()
+        .map(|(path, reason)| Skipped {
             path: path.display().to_string(),
             title: String::new(),
             reason,
-        }));
-    }
+        })
+        .collect();
 
-    let (filter_set, unreadable) = loader.load(&selection.filters);
-    skipped.extend(unreadable.into_iter().map(|(path, reason)| Skipped {
-        path: path.display().to_string(),
-        title: String::new(),
-        reason: format!("filters: {reason}"),
-    }));
+    let filter_set = loader.parse(files.filters.files);
+    skipped.extend(
+        files
+            .filters
+            .unreadable
+            .into_iter()
+            .map(|(path, reason)| Skipped {
+                path: path.display().to_string(),
+                title: String::new(),
+                reason: format!("filters: {reason}"),
+            }),
+    );
     let filtering = sigrun_rule::filter::apply_filters(&mut set, &filter_set);
 
     let mut selected = Vec::new();
@@ -140,10 +229,12 @@ pub fn load(selection: &RuleSelection, loader: &RuleLoader) -> LoadedRules {
     LoadedRules {
         set,
         selected,
-        info,
-        skipped,
-        filtered_out,
-        filter_problems: filtering.problems,
+        plan: RulePlan {
+            info,
+            skipped,
+            filtered_out,
+            filter_problems: filtering.problems,
+        },
     }
 }
 
