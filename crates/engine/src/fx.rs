@@ -124,15 +124,42 @@ pub(crate) mod sorted {
 pub struct NameTable<V> {
     /// Indexes into `entries`; `u32::MAX` is empty. The length is a power of two.
     slots: Vec<u32>,
-    entries: Vec<(Box<str>, V)>,
+    /// Each name with its [`NameKey`]: a probe compares keys, and the names themselves only
+    /// when longer than a key holds.
+    entries: Vec<(NameKey, Box<str>, V)>,
     shift: u32,
 }
 
 const EMPTY: u32 = u32::MAX;
 
+/// A name's length and its first and last eight bytes (overlapping; shorter names in one
+/// word, see [`short_word`]): the whole name when it is at most 16 bytes long, as most field
+/// names are, so that equal keys mean equal names without a byte comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NameKey {
+    first: u64,
+    last: u64,
+    len: usize,
+}
+
+/// Up to this length a [`NameKey`] holds every byte of a name.
+const WHOLE_KEY_LEN: usize = 16;
+
+impl NameKey {
+    #[inline]
+    fn of(name: &[u8]) -> NameKey {
+        let len = name.len();
+        let (first, last) = match len {
+            8.. => (word::<8>(name, 0), word::<8>(name, len - 8)),
+            _ => (short_word(name), 0),
+        };
+        NameKey { first, last, len }
+    }
+}
+
 impl<V: serde::Serialize> serde::Serialize for NameTable<V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.entries.serialize(serializer)
+        serializer.collect_seq(self.entries.iter().map(|(_, name, value)| (name, value)))
     }
 }
 
@@ -156,38 +183,35 @@ impl<V: Copy> NameTable<V> {
             if table.get(&name).is_some() {
                 continue;
             }
-            let mut slot = table.slot_of(name.as_bytes());
+            let key = NameKey::of(name.as_bytes());
+            let mut slot = table.slot_of(key);
             while table.slots[slot] != EMPTY {
                 slot = (slot + 1) & (size - 1);
             }
             table.slots[slot] = table.entries.len() as u32;
-            table.entries.push((name, value));
+            table.entries.push((key, name, value));
         }
         table
     }
 
     #[inline]
-    fn slot_of(&self, name: &[u8]) -> usize {
-        let n = name.len();
-        let (first, last) = match n {
-            8.. => (word::<8>(name, 0), word::<8>(name, n - 8)),
-            _ => (short_word(name), 0),
-        };
-        let mixed = first.rotate_left(23) ^ last ^ (n as u64);
+    fn slot_of(&self, key: NameKey) -> usize {
+        let mixed = key.first.rotate_left(23) ^ key.last ^ (key.len as u64);
         (mixed.wrapping_mul(SEED) >> self.shift) as usize
     }
 
     #[inline]
     pub fn get(&self, name: &str) -> Option<V> {
         let mask = self.slots.len() - 1;
-        let mut slot = self.slot_of(name.as_bytes());
+        let key = NameKey::of(name.as_bytes());
+        let mut slot = self.slot_of(key);
         loop {
-            let index = self.slots[slot];
-            if index == EMPTY {
+            let index = self.slots[slot] as usize;
+            if index == EMPTY as usize {
                 return None;
             }
-            let (key, value) = &self.entries[index as usize];
-            if **key == *name {
+            let (entry_key, entry_name, value) = &self.entries[index];
+            if *entry_key == key && (key.len <= WHOLE_KEY_LEN || **entry_name == *name) {
                 return Some(*value);
             }
             slot = (slot + 1) & mask;
@@ -196,7 +220,7 @@ impl<V: Copy> NameTable<V> {
 
     /// Every value, in entry order.
     pub fn values(&self) -> impl Iterator<Item = V> + '_ {
-        self.entries.iter().map(|(_, value)| *value)
+        self.entries.iter().map(|(_, _, value)| *value)
     }
 
     #[cfg(test)]
@@ -251,5 +275,31 @@ mod tests {
             assert_eq!(table.get(name), Some(*i));
         }
         assert_eq!(table.get("Field0500Name"), None);
+        // Longer than a key holds: names alike in length and in their first and last eight
+        // bytes differ in the middle.
+        let long: Vec<(Box<str>, usize)> = (0..50)
+            .map(|i| (format!("Prefix__{i:03}__Suffix").into_boxed_str(), i))
+            .collect();
+        let table = NameTable::new(long.clone());
+        for (name, i) in &long {
+            assert_eq!(table.get(name), Some(*i));
+        }
+        assert_eq!(table.get("Prefix__050__Suffix"), None);
+        assert_eq!(table.get("Prefix__0_1__Suffix"), None);
+        // Every length up to a whole key, and one beyond, with names differing in one byte.
+        for len in 0..=WHOLE_KEY_LEN + 1 {
+            let names: Vec<(Box<str>, usize)> = (0..len)
+                .map(|at| {
+                    let mut name = vec![b'a'; len];
+                    name[at] = b'b';
+                    (String::from_utf8(name).expect("ascii").into_boxed_str(), at)
+                })
+                .collect();
+            let table = NameTable::new(names.clone());
+            for (name, at) in &names {
+                assert_eq!(table.get(name), Some(*at), "{name}");
+            }
+            assert_eq!(table.get(&"a".repeat(len)), None, "{len}");
+        }
     }
 }
