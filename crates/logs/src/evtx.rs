@@ -62,7 +62,7 @@ pub(crate) struct EvtxRead<'a> {
 /// Read the records of `read.chunks`.
 pub(crate) fn read_evtx(
     read: &EvtxRead<'_>,
-    chunk_buffer: &mut Vec<u8>,
+    chunk_buffer: &mut ChunkBuffer,
     shapes: &mut Shapes,
     event: &mut EventBuf,
     on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
@@ -103,8 +103,8 @@ pub(crate) fn read_evtx(
         if available == 0 {
             break;
         }
-        if !chunk_buffer.starts_with(CHUNK_MAGIC) {
-            let kind = if all_zero(&chunk_buffer[..available]) {
+        if !chunk_buffer.bytes.starts_with(CHUNK_MAGIC) {
+            let kind = if chunk_buffer.is_zero(available) {
                 continue;
             } else if available < CHUNK_HEADER_SIZE {
                 ProblemKind::TruncatedChunk {
@@ -127,12 +127,12 @@ pub(crate) fn read_evtx(
         }
         // The parser needs the whole chunk: what the file lacks reads as zeroes (free space),
         // as `read_chunk` left it.
-        let data = std::mem::take(chunk_buffer);
+        let data = std::mem::take(&mut chunk_buffer.bytes);
         let flow = unit.chunk(
             (chunk, available),
             data,
             &settings,
-            chunk_buffer,
+            &mut chunk_buffer.bytes,
             event,
             on_event,
         );
@@ -157,38 +157,67 @@ fn all_zero(bytes: &[u8]) -> bool {
 /// of ../shared/corpus/evtx-attack-samples uses 12 KiB of its 64).
 const FIRST_READ: usize = 16 * 1024;
 
+/// The buffer chunks are read into, one at a time, and how far the reads so far may have
+/// left bytes that are not zero (all of it is zero from there on).
+#[derive(Debug, Default)]
+pub(crate) struct ChunkBuffer {
+    pub(crate) bytes: Vec<u8>,
+    dirty: usize,
+}
+
+impl ChunkBuffer {
+    /// Whether the chunk just read, of which the file had `available` bytes, is all zeroes
+    /// (as the unused chunks EVTX files are preallocated with are); then nothing needs
+    /// zeroing before the next.
+    fn is_zero(&mut self, available: usize) -> bool {
+        let zero = all_zero(&self.bytes[..available.min(self.bytes.len())]);
+        if zero && available >= self.dirty {
+            self.dirty = 0;
+        }
+        zero
+    }
+}
+
 /// Fill `buffer` (made [`CHUNK_SIZE`] long) with the chunk at `offset` of a file of
 /// `file_len` bytes; return how many of the chunk's bytes the file holds (fewer at its end,
 /// or if it shrank since). Unless `whole`, a chunk is read only as far as its header says
 /// its free space starts, where its records end: most chunks are far from full, and copying
 /// the unused part was most of the reading's system time. At most two reads per chunk. What
-/// is not read reads as zeroes (an all-zero or damaged chunk is read whole).
+/// is not read reads as zeroes (an all-zero or damaged chunk is read whole), and only what an
+/// earlier chunk left there is zeroed.
 fn read_chunk(
     file: &File,
     (offset, file_len): (u64, u64),
     whole: bool,
-    buffer: &mut Vec<u8>,
+    buffer: &mut ChunkBuffer,
 ) -> std::io::Result<usize> {
-    // The buffer comes back from the previous chunk at full size: only what the reads leave
-    // is zeroed (zeroing all 64 KiB first was 6% of a hunt's instructions per record).
-    buffer.resize(CHUNK_SIZE as usize, 0);
+    // The buffer comes back from the previous chunk at full size (or empty, after a chunk
+    // `evtx` refused, and then zeroed by the resize).
+    let bytes = &mut buffer.bytes;
+    bytes.resize(CHUNK_SIZE as usize, 0);
     let in_file = file_len.saturating_sub(offset).min(CHUNK_SIZE) as usize;
     let first = if whole {
         in_file
     } else {
         in_file.min(FIRST_READ)
     };
-    let mut read = fill_at(file, &mut buffer[..first], offset)?;
+    let stale = buffer.dirty;
+    // Should a read fail midway, anything up to the chunk's end may hold file bytes.
+    buffer.dirty = stale.max(in_file);
+    let mut read = fill_at(file, &mut bytes[..first], offset)?;
     let mut wanted = first;
     if read == first && first < in_file {
-        wanted = if buffer.starts_with(CHUNK_MAGIC) {
-            free_space_offset(buffer).clamp(first, in_file)
+        wanted = if bytes.starts_with(CHUNK_MAGIC) {
+            free_space_offset(bytes).clamp(first, in_file)
         } else {
             in_file
         };
-        read += fill_at(file, &mut buffer[first..wanted], offset + first as u64)?;
+        read += fill_at(file, &mut bytes[first..wanted], offset + first as u64)?;
     }
-    buffer[read..].fill(0);
+    if stale > read {
+        bytes[read..stale].fill(0);
+    }
+    buffer.dirty = read;
     Ok(if read < wanted { read } else { in_file })
 }
 
@@ -818,8 +847,8 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        CHUNK_MAGIC, CHUNK_SIZE, FIRST_READ, LazyJson, RawRecord, RecordWalk, Walked, all_zero,
-        read_chunk,
+        CHUNK_MAGIC, CHUNK_SIZE, ChunkBuffer, FIRST_READ, LazyJson, RawRecord, RecordWalk, Walked,
+        all_zero, read_chunk,
     };
     use evtx::err::EvtxError;
     use evtx::{EvtxChunkData, EvtxChunkHeader, ParserSettings};
@@ -964,34 +993,35 @@ mod tests {
         assert_eq!(failing.failure(), Some("budget exceeded"));
     }
 
+    /// A buffer as a previous chunk read in full left it.
+    fn used_buffer() -> ChunkBuffer {
+        ChunkBuffer {
+            bytes: vec![0xaa; CHUNK_SIZE as usize],
+            dirty: CHUNK_SIZE as usize,
+        }
+    }
+
     #[test]
     fn a_short_read_leaves_zeroes_not_the_previous_chunk() {
         let mut file = tempfile::tempfile().expect("temp file");
         file.write_all(&[7u8; 100]).expect("write");
-        // The buffer as the previous chunk left it.
-        let mut buffer = vec![0xaa; CHUNK_SIZE as usize];
-        assert_eq!(
-            read_chunk(&file, (40, 100), false, &mut buffer).expect("read"),
-            60
-        );
-        assert_eq!(buffer.len(), CHUNK_SIZE as usize);
-        assert!(buffer[..60].iter().all(|&b| b == 7));
-        assert!(all_zero(&buffer[60..]));
+        let mut buffer = used_buffer();
+        let read = read_chunk(&file, (40, 100), false, &mut buffer).expect("read");
+        assert_eq!(read, 60);
+        assert_eq!(buffer.bytes.len(), CHUNK_SIZE as usize);
+        assert!(buffer.bytes[..60].iter().all(|&b| b == 7));
+        assert!(all_zero(&buffer.bytes[60..]));
         // And from an empty buffer.
-        let mut buffer = Vec::new();
-        assert_eq!(
-            read_chunk(&file, (0, 100), false, &mut buffer).expect("read"),
-            100
-        );
-        assert_eq!(buffer.len(), CHUNK_SIZE as usize);
-        assert!(all_zero(&buffer[100..]));
+        let mut buffer = ChunkBuffer::default();
+        let read = read_chunk(&file, (0, 100), false, &mut buffer).expect("read");
+        assert_eq!(read, 100);
+        assert_eq!(buffer.bytes.len(), CHUNK_SIZE as usize);
+        assert!(all_zero(&buffer.bytes[100..]));
         // A file that shrank since its length was taken.
-        let mut buffer = Vec::new();
-        assert_eq!(
-            read_chunk(&file, (0, 70_000), true, &mut buffer).expect("read"),
-            100
-        );
-        assert!(all_zero(&buffer[100..]));
+        let mut buffer = used_buffer();
+        let read = read_chunk(&file, (0, 70_000), true, &mut buffer).expect("read");
+        assert_eq!(read, 100);
+        assert!(all_zero(&buffer.bytes[100..]));
     }
 
     /// A file of one chunk whose header puts the free space at `free` and whose every byte
@@ -1009,9 +1039,13 @@ mod tests {
     fn a_chunk_is_read_up_to_its_free_space_unless_asked_whole() {
         let len = CHUNK_SIZE;
         let read = |file: &std::fs::File, whole: bool| {
-            let mut buffer = vec![0xaa; CHUNK_SIZE as usize];
+            let mut buffer = used_buffer();
             let available = read_chunk(file, (0, len), whole, &mut buffer).expect("read");
-            let read = buffer.iter().rposition(|&b| b != 0).map_or(0, |at| at + 1);
+            let read = buffer
+                .bytes
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |at| at + 1);
             (available, read)
         };
         // Past the first read, to the free space; the file holds the whole chunk.
@@ -1032,6 +1066,34 @@ mod tests {
             read(&chunk_file(b"NotChnk\0", 600), false),
             (65_536, 65_536)
         );
+    }
+
+    #[test]
+    fn a_buffer_is_zero_past_each_chunk_read_whatever_came_before() {
+        let small = chunk_file(CHUNK_MAGIC, 20_000);
+        let large = chunk_file(CHUNK_MAGIC, 50_000);
+        let mut zeroes = tempfile::tempfile().expect("temp file");
+        zeroes.write_all(&[0; CHUNK_SIZE as usize]).expect("write");
+        let mut buffer = ChunkBuffer::default();
+        // Each read leaves the file's bytes up to its end and zeroes past it.
+        for (file, whole, end) in [
+            (&large, true, 65_536),
+            (&small, false, 20_000),
+            (&large, false, 50_000),
+            (&small, false, 20_000),
+            (&zeroes, false, 0),
+            (&small, false, 20_000),
+            (&zeroes, false, 0),
+            (&large, false, 50_000),
+        ] {
+            let available = read_chunk(file, (0, CHUNK_SIZE), whole, &mut buffer).expect("read");
+            assert_eq!(buffer.is_zero(available), end == 0);
+            assert!(
+                buffer.bytes[52.min(end)..end].iter().all(|&b| b == 7),
+                "to {end}"
+            );
+            assert!(all_zero(&buffer.bytes[end..]), "past {end}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::evtx::{EvtxRead, read_evtx};
+use crate::evtx::{ChunkBuffer, EvtxRead, read_evtx};
 use crate::problem::{ReadError, ReadProblem, UnitStats};
 use crate::source::{UnitKind, WorkUnit};
 use crate::template::Shapes;
@@ -50,7 +50,7 @@ impl Default for ReadOptions {
 pub struct ReadScratch {
     event: EventBuf,
     text: Vec<u8>,
-    chunk: Vec<u8>,
+    chunk: ChunkBuffer,
     /// EVTX template shapes, reused across chunks and files.
     shapes: Shapes,
 }
