@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A half-open byte range `[start, end)` into a [`SourceFile`]'s text.
 ///
@@ -119,18 +119,25 @@ impl fmt::Display for LineCol {
 pub struct SourceFile {
     path: PathBuf,
     text: String,
-    line_starts: Vec<u32>,
+    /// Where each line starts, made when a message first needs a line: most files loaded
+    /// never do (a hunt that reads its compiled rules back only hashes their texts).
+    line_starts: OnceLock<Vec<u32>>,
 }
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
-        let text = text.into();
-        let mut line_starts = vec![0u32];
-        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i as u32 + 1));
         Arc::new(SourceFile {
             path: path.into(),
-            text,
-            line_starts,
+            text: text.into(),
+            line_starts: OnceLock::new(),
+        })
+    }
+
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0u32];
+            starts.extend(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i as u32 + 1));
+            starts
         })
     }
 
@@ -150,11 +157,12 @@ impl SourceFile {
     /// Line and column of a byte offset.
     pub fn line_col(&self, offset: u32) -> LineCol {
         let offset = offset.min(self.text.len() as u32);
-        let line_index = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line_index = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let line_start = self.line_starts[line_index] as usize;
+        let line_start = line_starts[line_index] as usize;
         let column = self
             .text
             .get(line_start..offset as usize)
@@ -168,13 +176,12 @@ impl SourceFile {
     /// The byte range of the 1-based line `line`, without its line break.
     pub fn line_range(&self, line: u32) -> std::ops::Range<usize> {
         let index = (line.max(1) - 1) as usize;
-        let start = self
-            .line_starts
+        let line_starts = self.line_starts();
+        let start = line_starts
             .get(index)
             .copied()
             .unwrap_or(self.text.len() as u32) as usize;
-        let end = self
-            .line_starts
+        let end = line_starts
             .get(index + 1)
             .map_or(self.text.len(), |&next| next as usize - 1);
         let end = if self.text[start..end].ends_with('\r') {
