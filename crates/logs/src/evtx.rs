@@ -182,9 +182,10 @@ impl ChunkBuffer {
 /// `file_len` bytes; return how many of the chunk's bytes the file holds (fewer at its end,
 /// or if it shrank since). Unless `whole`, a chunk is read only as far as its header says
 /// its free space starts, where its records end: most chunks are far from full, and copying
-/// the unused part was most of the reading's system time. At most two reads per chunk. What
-/// is not read reads as zeroes (an all-zero or damaged chunk is read whole), and only what an
-/// earlier chunk left there is zeroed.
+/// the unused part was most of the reading's system time. A chunk without a header whose
+/// first read is all zeroes is taken for the unused space files are preallocated with and
+/// not read further. At most two reads per chunk. What is not read reads as zeroes (a damaged
+/// chunk is read whole), and only what an earlier chunk left there is zeroed.
 fn read_chunk(
     file: &File,
     (offset, file_len): (u64, u64),
@@ -209,6 +210,10 @@ fn read_chunk(
     if read == first && first < in_file {
         wanted = if bytes.starts_with(CHUNK_MAGIC) {
             free_space_offset(bytes).clamp(first, in_file)
+        } else if all_zero(&bytes[..first]) {
+            // Unused space, as the chunks EVTX files are preallocated with: no header, so no
+            // records to read (carving, which reads chunks whole, aside).
+            first
         } else {
             in_file
         };
@@ -1062,6 +1067,13 @@ mod tests {
             read(&chunk_file(CHUNK_MAGIC, u32::MAX), false),
             (65_536, 65_536)
         );
+        // No header and zeroes where it would be: unused space, read no further.
+        let mut unused = vec![0u8; CHUNK_SIZE as usize];
+        unused[FIRST_READ..].fill(7);
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(&unused).expect("write");
+        assert_eq!(read(&file, false), (65_536, 0));
+        assert_eq!(read(&file, true), (65_536, 65_536));
         assert_eq!(
             read(&chunk_file(b"NotChnk\0", 600), false),
             (65_536, 65_536)
