@@ -266,26 +266,27 @@ mod tests {
         ] {
             assert_eq!(table.get(missing), None, "{missing}");
         }
-        // Many names sharing their first and last bytes still resolve.
-        let many: Vec<(Box<str>, usize)> = (0..500)
-            .map(|i| (format!("Field{i:04}Name").into_boxed_str(), i))
-            .collect();
-        let table = NameTable::new(many.clone());
-        for (name, i) in &many {
-            assert_eq!(table.get(name), Some(*i));
-        }
-        assert_eq!(table.get("Field0500Name"), None);
+        // Names built by `name(i)` for `0..count` resolve, and those given as `missing` not.
+        let resolves = |count: usize, name: &dyn Fn(usize) -> String, missing: &[&str]| {
+            let names: Vec<(Box<str>, usize)> =
+                (0..count).map(|i| (name(i).into_boxed_str(), i)).collect();
+            let table = NameTable::new(names.clone());
+            for (name, i) in &names {
+                assert_eq!(table.get(name), Some(*i), "{name}");
+            }
+            for missing in missing {
+                assert_eq!(table.get(missing), None, "{missing}");
+            }
+        };
+        // Many names sharing their first and last bytes.
+        resolves(500, &|i| format!("Field{i:04}Name"), &["Field0500Name"]);
         // Longer than a key holds: names alike in length and in their first and last eight
         // bytes differ in the middle.
-        let long: Vec<(Box<str>, usize)> = (0..50)
-            .map(|i| (format!("Prefix__{i:03}__Suffix").into_boxed_str(), i))
-            .collect();
-        let table = NameTable::new(long.clone());
-        for (name, i) in &long {
-            assert_eq!(table.get(name), Some(*i));
-        }
-        assert_eq!(table.get("Prefix__050__Suffix"), None);
-        assert_eq!(table.get("Prefix__0_1__Suffix"), None);
+        resolves(
+            50,
+            &|i| format!("Prefix__{i:03}__Suffix"),
+            &["Prefix__050__Suffix", "Prefix__0_1__Suffix"],
+        );
         // Every length up to a whole key, and one beyond, with names differing in one byte.
         for len in 0..=WHOLE_KEY_LEN + 1 {
             let names: Vec<(Box<str>, usize)> = (0..len)

@@ -152,29 +152,9 @@ pub fn plan_key(
 pub fn load(selection: &RuleSelection, loader: &RuleLoader, files: RuleFiles) -> LoadedRules {
     let mut set = RuleSet::parse_read(files.builtin, &sigrun_rule::parse_source);
     set.extend(loader.parse(files.rules.files));
-    let mut skipped: Vec<Skipped> = files
-        .rules
-        .unreadable
-        .into_iter()
-        .map(|(path, reason)| Skipped {
-            path: path.display().to_string(),
-            title: String::new(),
-            reason,
-        })
-        .collect();
-
+    let mut skipped: Vec<Skipped> = unreadable(files.rules.unreadable, "").collect();
     let filter_set = loader.parse(files.filters.files);
-    skipped.extend(
-        files
-            .filters
-            .unreadable
-            .into_iter()
-            .map(|(path, reason)| Skipped {
-                path: path.display().to_string(),
-                title: String::new(),
-                reason: format!("filters: {reason}"),
-            }),
-    );
+    skipped.extend(unreadable(files.filters.unreadable, "filters: "));
     let filtering = sigrun_rule::filter::apply_filters(&mut set, &filter_set);
 
     let mut selected = Vec::new();
@@ -236,6 +216,15 @@ pub fn load(selection: &RuleSelection, loader: &RuleLoader, files: RuleFiles) ->
             filter_problems: filtering.problems,
         },
     }
+}
+
+/// The paths that could not be read, as skipped rules whose reason starts with `what`.
+fn unreadable(paths: Vec<(PathBuf, String)>, what: &str) -> impl Iterator<Item = Skipped> {
+    paths.into_iter().map(move |(path, reason)| Skipped {
+        path: path.display().to_string(),
+        title: String::new(),
+        reason: format!("{what}{reason}"),
+    })
 }
 
 fn first_error<'a>(
