@@ -224,12 +224,20 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     };
     let loader = crate::rule_cache::RuleLoader::new(&args.cache);
     let options = CompileOptions::default();
-    let mut stderr = std::io::stderr().lock();
+    // Not locked while the rules load on the worker threads: a panic there must be able to
+    // print its message.
     let Compiled {
         plan,
         engine,
         problems,
-    } = compile_rules(&selection, loader, &pipeline, &options, &mut stderr)?;
+    } = compile_rules(
+        &selection,
+        loader,
+        &pipeline,
+        &options,
+        &mut std::io::stderr(),
+    )?;
+    let mut stderr = std::io::stderr().lock();
 
     let skipped_rules = plan.skipped.len() + problems.len();
     if !args.quiet {
