@@ -584,25 +584,24 @@ mod tests {
         let built = || FieldScan::build(&atoms, &[0, 1, 2], AutomatonKind::Auto);
         assert_eq!(built().check(atoms.len()), Ok(()));
         assert!(built().check(2).is_err(), "an atom beyond the table");
-        let mut scan = built();
-        scan.pool[0] = 3;
-        assert!(scan.check(3).is_err());
-        let mut scan = built();
-        scan.every[0] = 3;
-        assert!(scan.check(3).is_err());
-        let mut scan = built();
-        scan.anchored[0].atom = 3;
-        assert!(scan.check(3).is_err());
-        let mut scan = built();
-        scan.pattern_atoms[0].1 += 1;
-        assert!(scan.check(3).is_err());
-        let mut scan = built();
-        scan.pattern_atoms.push((0, 0));
-        assert!(scan.check(3).is_err(), "more pattern ranges than patterns");
-        let mut scan = built();
-        let range = scan.equals.values_mut().next().expect("equals");
-        range.0 = u32::MAX;
-        assert!(scan.check(3).is_err());
+        type Damage = fn(&mut FieldScan);
+        let damages: [(&str, Damage); 6] = [
+            ("pool", |scan| scan.pool[0] = 3),
+            ("every", |scan| scan.every[0] = 3),
+            ("anchored", |scan| scan.anchored[0].atom = 3),
+            ("pattern range", |scan| scan.pattern_atoms[0].1 += 1),
+            ("more pattern ranges than patterns", |scan| {
+                scan.pattern_atoms.push((0, 0))
+            }),
+            ("equals", |scan| {
+                scan.equals.values_mut().next().expect("equals").0 = u32::MAX
+            }),
+        ];
+        for (what, damage) in damages {
+            let mut scan = built();
+            damage(&mut scan);
+            assert!(scan.check(3).is_err(), "{what}");
+        }
     }
 
     #[test]

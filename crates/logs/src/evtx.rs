@@ -79,9 +79,9 @@ pub(crate) fn read_evtx(
         shapes,
         on_problem,
     };
-    if read.chunks.start == 0 {
-        unit.check_file_header(&file)?;
-    }
+    // Chunks past those the file header counts may be the unused space files are
+    // preallocated with; only a sound header is believed.
+    let declared_chunks = unit.file_header(&file, read.chunks.start == 0)?;
     let settings = Arc::new(
         ParserSettings::new()
             .indent(false)
@@ -93,13 +93,19 @@ pub(crate) fn read_evtx(
         .metadata()
         .map_err(|e| ReadError::io(path, "stat", e))?
         .len();
-    // Carving stale records reads what lies past a chunk's free space.
-    let whole_chunks = read.options.recover_records;
     for chunk in read.chunks.clone() {
         let offset = FILE_HEADER_SIZE + chunk * CHUNK_SIZE;
         let read_error = |e| ReadError::io(path, format!("read at byte {offset}"), e);
-        let available = read_chunk(&file, (offset, file_len), whole_chunks, chunk_buffer)
-            .map_err(read_error)?;
+        let extent = if read.options.recover_records {
+            // Carving stale records reads what lies past a chunk's free space.
+            ChunkExtent::Whole
+        } else if declared_chunks.is_some_and(|declared| chunk >= declared) {
+            ChunkExtent::UsedOrUnused
+        } else {
+            ChunkExtent::Used
+        };
+        let available =
+            read_chunk(&file, (offset, file_len), extent, chunk_buffer).map_err(read_error)?;
         if available == 0 {
             break;
         }
@@ -178,18 +184,30 @@ impl ChunkBuffer {
     }
 }
 
+/// How much of a chunk [`read_chunk`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChunkExtent {
+    /// All of it (carving stale records needs what lies past the free space).
+    Whole,
+    /// As far as its header says its free space starts; a chunk without a header is read
+    /// whole (so that what is wrong with it can be told).
+    Used,
+    /// The same, except that a chunk without a header whose first read is all zeroes is taken
+    /// for the unused space files are preallocated with, and not read further: for the chunks
+    /// past those a sound file header counts.
+    UsedOrUnused,
+}
+
 /// Fill `buffer` (made [`CHUNK_SIZE`] long) with the chunk at `offset` of a file of
-/// `file_len` bytes; return how many of the chunk's bytes the file holds (fewer at its end,
-/// or if it shrank since). Unless `whole`, a chunk is read only as far as its header says
-/// its free space starts, where its records end: most chunks are far from full, and copying
-/// the unused part was most of the reading's system time. A chunk without a header whose
-/// first read is all zeroes is taken for the unused space files are preallocated with and
-/// not read further. At most two reads per chunk. What is not read reads as zeroes (a damaged
-/// chunk is read whole), and only what an earlier chunk left there is zeroed.
+/// `file_len` bytes, as far as `extent` says; return how many of the chunk's bytes the file
+/// holds (fewer at its end, or if it shrank since). Most chunks are far from full, and
+/// copying the unused part (and the preallocated chunks most files end in) was most of the
+/// reading's system time. At most two reads per chunk. What is not read reads as zeroes, and
+/// only what an earlier chunk left there is zeroed.
 fn read_chunk(
     file: &File,
     (offset, file_len): (u64, u64),
-    whole: bool,
+    extent: ChunkExtent,
     buffer: &mut ChunkBuffer,
 ) -> std::io::Result<usize> {
     // The buffer comes back from the previous chunk at full size (or empty, after a chunk
@@ -197,10 +215,9 @@ fn read_chunk(
     let bytes = &mut buffer.bytes;
     bytes.resize(CHUNK_SIZE as usize, 0);
     let in_file = file_len.saturating_sub(offset).min(CHUNK_SIZE) as usize;
-    let first = if whole {
-        in_file
-    } else {
-        in_file.min(FIRST_READ)
+    let first = match extent {
+        ChunkExtent::Whole => in_file,
+        ChunkExtent::Used | ChunkExtent::UsedOrUnused => in_file.min(FIRST_READ),
     };
     let stale = buffer.dirty;
     // Should a read fail midway, anything up to the chunk's end may hold file bytes.
@@ -210,9 +227,7 @@ fn read_chunk(
     if read == first && first < in_file {
         wanted = if bytes.starts_with(CHUNK_MAGIC) {
             free_space_offset(bytes).clamp(first, in_file)
-        } else if all_zero(&bytes[..first]) {
-            // Unused space, as the chunks EVTX files are preallocated with: no header, so no
-            // records to read (carving, which reads chunks whole, aside).
+        } else if extent == ChunkExtent::UsedOrUnused && all_zero(&bytes[..first]) {
             first
         } else {
             in_file
@@ -284,30 +299,37 @@ impl Unit<'_> {
         });
     }
 
-    /// Fail on a file that is not EVTX; report a damaged header, whose chunks are read anyway
-    /// (they are found at fixed offsets).
-    fn check_file_header(&mut self, file: &File) -> Result<(), ReadError> {
+    /// The number of chunks the file header counts, when the header is sound. With
+    /// `report` (the unit that starts the file): fail on a file that is not EVTX, and report
+    /// a damaged header, whose chunks are read anyway (they are found at fixed offsets).
+    fn file_header(&mut self, file: &File, report: bool) -> Result<Option<u64>, ReadError> {
         let mut header = [0; FILE_HEADER_SIZE as usize];
         let filled = fill_at(file, &mut header, 0)
             .map_err(|e| ReadError::io(self.path, "read at byte 0", e))?;
         if !header.starts_with(FILE_MAGIC) {
+            if !report {
+                return Ok(None);
+            }
             return Err(ReadError::NotEvtx {
                 path: self.path.to_path_buf(),
                 reason: "no `ElfFile` signature".into(),
             });
         }
-        let damage = match EvtxFileHeader::from_bytes(&header[..filled]) {
-            Ok(parsed) if parsed.validate_checksum() => None,
-            Ok(parsed) => Some(format!(
-                "checksum {:#010x} stored, {:#010x} computed",
-                parsed.checksum, parsed.computed_checksum
-            )),
-            Err(e) => Some(error_chain(&e)),
+        let (declared, damage) = match EvtxFileHeader::from_bytes(&header[..filled]) {
+            Ok(parsed) if parsed.validate_checksum() => (Some(u64::from(parsed.chunk_count)), None),
+            Ok(parsed) => (
+                None,
+                Some(format!(
+                    "checksum {:#010x} stored, {:#010x} computed",
+                    parsed.checksum, parsed.computed_checksum
+                )),
+            ),
+            Err(e) => (None, Some(error_chain(&e))),
         };
-        if let Some(reason) = damage {
+        if let Some(reason) = damage.filter(|_| report) {
             self.problem(Location::Source, ProblemKind::EvtxFileHeader(reason));
         }
-        Ok(())
+        Ok(declared)
     }
 
     /// Read the records of one chunk (`data`, which is given back through `buffer`), of
@@ -852,8 +874,8 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        CHUNK_MAGIC, CHUNK_SIZE, ChunkBuffer, FIRST_READ, LazyJson, RawRecord, RecordWalk, Walked,
-        all_zero, read_chunk,
+        CHUNK_MAGIC, CHUNK_SIZE, ChunkBuffer, ChunkExtent, FIRST_READ, LazyJson, RawRecord,
+        RecordWalk, Walked, all_zero, read_chunk,
     };
     use evtx::err::EvtxError;
     use evtx::{EvtxChunkData, EvtxChunkHeader, ParserSettings};
@@ -1011,20 +1033,20 @@ mod tests {
         let mut file = tempfile::tempfile().expect("temp file");
         file.write_all(&[7u8; 100]).expect("write");
         let mut buffer = used_buffer();
-        let read = read_chunk(&file, (40, 100), false, &mut buffer).expect("read");
+        let read = read_chunk(&file, (40, 100), ChunkExtent::Used, &mut buffer).expect("read");
         assert_eq!(read, 60);
         assert_eq!(buffer.bytes.len(), CHUNK_SIZE as usize);
         assert!(buffer.bytes[..60].iter().all(|&b| b == 7));
         assert!(all_zero(&buffer.bytes[60..]));
         // And from an empty buffer.
         let mut buffer = ChunkBuffer::default();
-        let read = read_chunk(&file, (0, 100), false, &mut buffer).expect("read");
+        let read = read_chunk(&file, (0, 100), ChunkExtent::Used, &mut buffer).expect("read");
         assert_eq!(read, 100);
         assert_eq!(buffer.bytes.len(), CHUNK_SIZE as usize);
         assert!(all_zero(&buffer.bytes[100..]));
         // A file that shrank since its length was taken.
         let mut buffer = used_buffer();
-        let read = read_chunk(&file, (0, 70_000), true, &mut buffer).expect("read");
+        let read = read_chunk(&file, (0, 70_000), ChunkExtent::Whole, &mut buffer).expect("read");
         assert_eq!(read, 100);
         assert!(all_zero(&buffer.bytes[100..]));
     }
@@ -1042,10 +1064,11 @@ mod tests {
 
     #[test]
     fn a_chunk_is_read_up_to_its_free_space_unless_asked_whole() {
+        use ChunkExtent::{Used, UsedOrUnused, Whole};
         let len = CHUNK_SIZE;
-        let read = |file: &std::fs::File, whole: bool| {
+        let read = |file: &std::fs::File, extent: ChunkExtent| {
             let mut buffer = used_buffer();
-            let available = read_chunk(file, (0, len), whole, &mut buffer).expect("read");
+            let available = read_chunk(file, (0, len), extent, &mut buffer).expect("read");
             let read = buffer
                 .bytes
                 .iter()
@@ -1055,29 +1078,32 @@ mod tests {
         };
         // Past the first read, to the free space; the file holds the whole chunk.
         let file = chunk_file(CHUNK_MAGIC, 40_000);
-        assert_eq!(read(&file, false), (65_536, 40_000));
-        assert_eq!(read(&file, true), (65_536, 65_536));
+        assert_eq!(read(&file, Used), (65_536, 40_000));
+        assert_eq!(read(&file, UsedOrUnused), (65_536, 40_000));
+        assert_eq!(read(&file, Whole), (65_536, 65_536));
         // Within the first read.
         assert_eq!(
-            read(&chunk_file(CHUNK_MAGIC, 600), false),
+            read(&chunk_file(CHUNK_MAGIC, 600), Used),
             (65_536, FIRST_READ)
         );
         // A free space past the chunk's end, or not a chunk: all of it.
         assert_eq!(
-            read(&chunk_file(CHUNK_MAGIC, u32::MAX), false),
+            read(&chunk_file(CHUNK_MAGIC, u32::MAX), Used),
             (65_536, 65_536)
         );
-        // No header and zeroes where it would be: unused space, read no further.
+        assert_eq!(
+            read(&chunk_file(b"NotChnk\0", 600), UsedOrUnused),
+            (65_536, 65_536)
+        );
+        // No header and zeroes where it would be: unused space only past the chunks the file
+        // header counts; within them, read whole so that the damage is told.
         let mut unused = vec![0u8; CHUNK_SIZE as usize];
         unused[FIRST_READ..].fill(7);
         let mut file = tempfile::tempfile().expect("temp file");
         file.write_all(&unused).expect("write");
-        assert_eq!(read(&file, false), (65_536, 0));
-        assert_eq!(read(&file, true), (65_536, 65_536));
-        assert_eq!(
-            read(&chunk_file(b"NotChnk\0", 600), false),
-            (65_536, 65_536)
-        );
+        assert_eq!(read(&file, UsedOrUnused), (65_536, 0));
+        assert_eq!(read(&file, Used), (65_536, 65_536));
+        assert_eq!(read(&file, Whole), (65_536, 65_536));
     }
 
     #[test]
@@ -1088,17 +1114,18 @@ mod tests {
         zeroes.write_all(&[0; CHUNK_SIZE as usize]).expect("write");
         let mut buffer = ChunkBuffer::default();
         // Each read leaves the file's bytes up to its end and zeroes past it.
-        for (file, whole, end) in [
-            (&large, true, 65_536),
-            (&small, false, 20_000),
-            (&large, false, 50_000),
-            (&small, false, 20_000),
-            (&zeroes, false, 0),
-            (&small, false, 20_000),
-            (&zeroes, false, 0),
-            (&large, false, 50_000),
+        use ChunkExtent::{Used, UsedOrUnused, Whole};
+        for (file, extent, end) in [
+            (&large, Whole, 65_536),
+            (&small, Used, 20_000),
+            (&large, Used, 50_000),
+            (&small, Used, 20_000),
+            (&zeroes, UsedOrUnused, 0),
+            (&small, Used, 20_000),
+            (&zeroes, Used, 0),
+            (&large, Used, 50_000),
         ] {
-            let available = read_chunk(file, (0, CHUNK_SIZE), whole, &mut buffer).expect("read");
+            let available = read_chunk(file, (0, CHUNK_SIZE), extent, &mut buffer).expect("read");
             assert_eq!(buffer.is_zero(available), end == 0);
             assert!(
                 buffer.bytes[52.min(end)..end].iter().all(|&b| b == 7),

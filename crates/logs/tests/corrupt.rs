@@ -161,6 +161,33 @@ fn damaged_chunk_header_skips_that_chunk_only() {
 }
 
 #[test]
+fn a_counted_chunk_with_its_header_zeroed_is_reported_and_an_uncounted_one_is_unused_space() {
+    let Some((_dir, path, clean)) = sample() else {
+        return;
+    };
+    // Chunk 1 (one the file header counts) with its first 16 KiB zeroed: read whole, and its
+    // damage told.
+    patch(&path, 4096 + 65536, &[0; 16 * 1024]);
+    let (events, problems) = read(&path);
+    let expected: Vec<_> = clean.iter().filter(|e| chunk_of(e) != 1).cloned().collect();
+    assert_eq!(events, expected);
+    assert_eq!(
+        kinds(&problems),
+        ["chunk 1: invalid EVTX chunk: invalid chunk header magic"]
+    );
+    // A chunk past those the header counts, zeroes where a header would be: the unused space
+    // files are preallocated with, whatever lies further in.
+    let mut data = std::fs::read(&path).unwrap();
+    let mut unused = vec![0u8; 65536];
+    unused[16 * 1024..].fill(7);
+    data.extend_from_slice(&unused);
+    std::fs::write(&path, data).unwrap();
+    let (events_after, problems_after) = read(&path);
+    assert_eq!(events_after, expected);
+    assert_eq!(kinds(&problems_after), kinds(&problems));
+}
+
+#[test]
 fn damaged_record_header_skips_that_record_only() {
     let Some((_dir, path, clean)) = sample() else {
         return;
