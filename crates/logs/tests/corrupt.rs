@@ -151,7 +151,13 @@ fn damaged_chunk_header_skips_that_chunk_only() {
         return;
     };
     patch(&path, 4096 + 65536, b"XlfChnk\0");
-    let (events, problems) = read(&path);
+    assert_chunk_1_is_skipped_and_reported(&path, &clean);
+}
+
+/// Every event of `clean` but chunk 1's is read from `path`, and chunk 1 is reported as having
+/// no chunk header.
+fn assert_chunk_1_is_skipped_and_reported(path: &Path, clean: &[Owned]) {
+    let (events, problems) = read(path);
     let expected: Vec<_> = clean.iter().filter(|e| chunk_of(e) != 1).cloned().collect();
     assert_eq!(events, expected);
     assert_eq!(
@@ -168,13 +174,8 @@ fn a_counted_chunk_with_its_header_zeroed_is_reported_and_an_uncounted_one_is_un
     // Chunk 1 (one the file header counts) with its first 16 KiB zeroed: read whole, and its
     // damage told.
     patch(&path, 4096 + 65536, &[0; 16 * 1024]);
+    assert_chunk_1_is_skipped_and_reported(&path, &clean);
     let (events, problems) = read(&path);
-    let expected: Vec<_> = clean.iter().filter(|e| chunk_of(e) != 1).cloned().collect();
-    assert_eq!(events, expected);
-    assert_eq!(
-        kinds(&problems),
-        ["chunk 1: invalid EVTX chunk: invalid chunk header magic"]
-    );
     // A chunk past those the header counts, zeroes where a header would be: the unused space
     // files are preallocated with, whatever lies further in.
     let mut data = std::fs::read(&path).unwrap();
@@ -183,7 +184,7 @@ fn a_counted_chunk_with_its_header_zeroed_is_reported_and_an_uncounted_one_is_un
     data.extend_from_slice(&unused);
     std::fs::write(&path, data).unwrap();
     let (events_after, problems_after) = read(&path);
-    assert_eq!(events_after, expected);
+    assert_eq!(events_after, events);
     assert_eq!(kinds(&problems_after), kinds(&problems));
 }
 
