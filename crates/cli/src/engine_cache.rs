@@ -88,6 +88,8 @@ fn file_path(folder: &Path, key: u128) -> PathBuf {
 }
 
 fn encode(compiled: &Compiled, key: u128) -> Option<Vec<u8>> {
+    // The snapshot holds every automaton of the rules; a hunt builds only those it searches.
+    compiled.engine.build_automata(rayon::current_num_threads());
     let plan = postcard::to_allocvec(&compiled.plan).ok()?;
     let mut out = Vec::with_capacity(plan.len() + (4 << 20));
     out.extend_from_slice(MAGIC);

@@ -1,13 +1,12 @@
-//! Measures the engine on the shared corpus: compile time of every SigmaHQ Windows rule (per
-//! Aho-Corasick kind) and matching cost over the EVTX-ATTACK-SAMPLES records, against the
+//! Measures the engine on the shared corpus: compile time of every SigmaHQ Windows rule and
+//! matching cost over the EVTX-ATTACK-SAMPLES records, against the
 //! parse floor (the `evtx` crate rendering every record as JSON).
 //!
 //! ```text
 //! cargo run --release -p sigrun-engine --example hunt_bench [-- <rules dir> <evtx dir>]
 //! ```
 //! Paths default to `$SIGRUN_SHARED` (or `../shared`) `corpus/sigma/rules/windows` and
-//! `corpus/evtx-attack-samples`. Knobs (environment): `BENCH_KINDS=auto,dfa,cnfa,nnfa`
-//! (automata to compare), `BENCH_REPEAT=n` (warm passes), `BENCH_CHECK=0` (skip the comparison
+//! `corpus/evtx-attack-samples`. Knobs (environment): `BENCH_REPEAT=n` (warm passes), `BENCH_CHECK=0` (skip the comparison
 //! with the exhaustive path), `BENCH_MEMORY=n` (n engine-only passes over the events held in
 //! memory; the function `hunt_bench::memory_pass` isolates them for profilers),
 //! `BENCH_GROUPS=1` (cost per channel and event id, and the slowest events), `BENCH_MEMO=bytes`
@@ -15,7 +14,7 @@
 //! alternates the sizes pass by pass in the memory passes and prints each one's median). Every pass starts with a
 //! fresh scratch, so that remembered scans only help within a pass, as in one run over logs.
 
-use sigrun_engine::{AutomatonKind, CompileOptions, Engine};
+use sigrun_engine::{CompileOptions, Engine};
 use sigrun_logs::{DiscoverOptions, Input, ReadOptions, ReadScratch, discover, read_unit};
 use sigrun_pipeline::Pipeline;
 use sigrun_rule::RuleSet;
@@ -55,29 +54,15 @@ fn main() {
     );
     let pipeline = Pipeline::builtin("windows").expect("builtin pipeline");
 
-    // BENCH_KINDS=auto,dfa,cnfa,nnfa (default: all); BENCH_REPEAT=n warm passes (default 1).
-    let kinds: Vec<AutomatonKind> = std::env::var("BENCH_KINDS")
-        .unwrap_or_else(|_| "auto,dfa,cnfa,nnfa".into())
-        .split(',')
-        .filter_map(|k| match k.trim() {
-            "auto" => Some(AutomatonKind::Auto),
-            "dfa" => Some(AutomatonKind::Dfa),
-            "cnfa" => Some(AutomatonKind::ContiguousNfa),
-            "nnfa" => Some(AutomatonKind::NoncontiguousNfa),
-            _ => None,
-        })
-        .collect();
-    for kind in kinds {
-        let options = CompileOptions {
-            automaton: kind,
-            ..CompileOptions::default()
-        };
+    // BENCH_REPEAT=n warm passes (default 1).
+    {
+        let options = CompileOptions::default();
         let started = Instant::now();
         let (engine, problems) = Engine::compile_documents(&documents, pipeline, &options);
         let compile = started.elapsed();
         let stats = engine.stats();
         println!(
-            "compile {kind:?}: {compile:?} (lowering {:?}, scan tables {:?}; automata are built on first use); {} rules, {} problems, \
+            "compile: {compile:?} (lowering {:?}, scan tables {:?}; automata are built on first use); {} rules, {} problems, \
              {} variants ({} untriggered), {} atoms, {} patterns in {} automata, {} buckets",
             stats.lowering,
             stats.scan_tables,
@@ -93,11 +78,11 @@ fn main() {
         for (field, patterns) in &stats.largest_automata {
             println!("    automaton {field}: {patterns} patterns");
         }
-        run(&engine, &evtx_dir, kind);
+        run(&engine, &evtx_dir);
     }
 }
 
-fn run(engine: &Engine, evtx_dir: &Path, kind: AutomatonKind) {
+fn run(engine: &Engine, evtx_dir: &Path) {
     // Parse floor: the evtx crate rendering every record as JSON text.
     let files: Vec<PathBuf> = walk(evtx_dir);
     let started = Instant::now();
@@ -138,7 +123,7 @@ fn run(engine: &Engine, evtx_dir: &Path, kind: AutomatonKind) {
     }
     let read = started.elapsed();
 
-    let check = kind == AutomatonKind::Auto && std::env::var("BENCH_CHECK").as_deref() != Ok("0");
+    let check = std::env::var("BENCH_CHECK").as_deref() != Ok("0");
     // BENCH_MEMO=bytes, or a list (`0,4194304`) compared pass by pass in the memory passes.
     let memo_sizes: Vec<usize> = std::env::var("BENCH_MEMO")
         .unwrap_or_default()

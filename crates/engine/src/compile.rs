@@ -7,7 +7,7 @@ use crate::engine::{Bucket, Engine, EngineStats, Variant};
 use crate::fx::FxMap;
 use crate::lower::{Lowerer, PlaceholderPolicy};
 use crate::problem::{CompileProblem, ProblemKind};
-use crate::scan::{AutomatonKind, FieldScan, group_scan_atoms};
+use crate::scan::{FieldScan, group_scan_atoms};
 use crate::tree::{Tree, Trigger};
 use sigrun_pipeline::{LogSource, Pipeline, Resolution, SourceVariant};
 use sigrun_rule::condition::Aggregation;
@@ -17,8 +17,6 @@ use std::time::Instant;
 /// Compiler settings.
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
-    /// Aho-Corasick implementation of the field automata.
-    pub automaton: AutomatonKind,
     /// `%placeholder%`s the pipeline has no values for.
     pub placeholders: PlaceholderPolicy,
 }
@@ -89,7 +87,7 @@ impl Engine {
             }
         }
         let lowered = started.elapsed();
-        let engine = assemble(table, rule_ids, pending, options, started, lowered);
+        let engine = assemble(table, rule_ids, pending, started, lowered);
         (engine, problems)
     }
 
@@ -222,7 +220,6 @@ fn assemble(
     table: AtomTable,
     rule_ids: Vec<usize>,
     pending: Vec<Pending>,
-    options: &CompileOptions,
     started: Instant,
     lowered: std::time::Duration,
 ) -> Engine {
@@ -287,7 +284,7 @@ fn assemble(
     let by_field = group_scan_atoms(&atoms, &used);
     let mut scans: Vec<Option<FieldScan>> = (0..fields.len()).map(|_| None).collect();
     for (field, ids) in by_field {
-        let scan = FieldScan::build(&atoms, &ids, options.automaton);
+        let scan = FieldScan::build(&atoms, &ids);
         stats.scan_atoms += ids.len();
         stats.automaton_patterns += scan.pattern_count();
         stats.automata += usize::from(scan.pattern_count() > 0);
@@ -316,7 +313,7 @@ fn assemble(
         } else {
             Some(*keyword_scan_of.entry(set).or_insert_with_key(|set| {
                 stats.scan_atoms += set.len();
-                let scan = FieldScan::build(&atoms, set, options.automaton).with_case_gate();
+                let scan = FieldScan::build(&atoms, set).with_case_gate();
                 stats.automaton_patterns += scan.pattern_count();
                 stats.automata += 1;
                 keyword_scans.push(scan);

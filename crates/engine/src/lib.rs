@@ -53,6 +53,7 @@
 //! ```
 
 mod atoms;
+mod automaton;
 mod compile;
 mod dispatch;
 mod engine;
@@ -76,5 +77,4 @@ pub use event::{EventView, FieldValue, MemoryEvent, ValueKind};
 pub use lower::PlaceholderPolicy;
 pub use memo::DEFAULT_SCAN_MEMO_BYTES;
 pub use problem::{CompileProblem, ProblemKind};
-pub use scan::AutomatonKind;
 pub use snapshot::{CompileKey, SnapshotError, compile_key};

@@ -8,43 +8,9 @@
 //!   value's end.
 
 use crate::atoms::{Atom, AtomField, AtomId, ScanKind};
+use crate::automaton::Automaton;
 use crate::fx::FxMap;
 use crate::matcher::{Anchor, Literal, Matcher, NumKey};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use std::sync::OnceLock;
-
-/// Which Aho-Corasick implementation the field automata use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum AutomatonKind {
-    /// A DFA for a few patterns, a contiguous NFA for many.
-    #[default]
-    Auto,
-    /// Fastest search, slowest build and most memory.
-    Dfa,
-    ContiguousNfa,
-    NoncontiguousNfa,
-}
-
-/// Up to this many patterns, [`AutomatonKind::Auto`] builds a DFA (fastest to search, and
-/// cheap to build when small); beyond, a contiguous NFA (a DFA of thousands of patterns takes
-/// longer to build than a whole hunt of a few thousand events spends searching it).
-const AUTO_DFA_MAX_PATTERNS: usize = 32;
-
-impl AutomatonKind {
-    fn to_ac(self, patterns: usize) -> Option<AhoCorasickKind> {
-        match self {
-            AutomatonKind::Auto if patterns <= AUTO_DFA_MAX_PATTERNS => Some(AhoCorasickKind::DFA),
-            AutomatonKind::Auto => Some(AhoCorasickKind::ContiguousNFA),
-            AutomatonKind::Dfa => Some(AhoCorasickKind::DFA),
-            AutomatonKind::ContiguousNfa => Some(AhoCorasickKind::ContiguousNFA),
-            AutomatonKind::NoncontiguousNfa => Some(AhoCorasickKind::NoncontiguousNFA),
-        }
-    }
-}
-
-/// Most patterns a field may have for the packed prefilter to be built (Teddy handles up to
-/// a few dozen patterns well).
-const PREFILTER_MAX_PATTERNS: usize = 64;
 
 /// The scan tables of one field (or of the keyword pseudo-field).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -59,14 +25,11 @@ pub struct FieldScan {
     pool: Vec<AtomId>,
     /// Atoms true for every value (empty prefix, suffix or substring).
     every: Vec<AtomId>,
-    /// The automaton's patterns (the keys of the prefix, suffix and substring atoms).
-    patterns: Box<[Box<str>]>,
-    kind: AutomatonKind,
-    /// Built from `patterns` by the first value that needs it: building is most of the cost
-    /// of compiling a rule set, and a hunt often never sees most fields (a corpus without
-    /// registry events never builds the registry fields' automata).
-    #[serde(skip)]
-    searcher: OnceLock<Searcher>,
+    /// The automaton over the keys of the prefix, suffix and substring atoms. Built by the
+    /// first value that needs it (a hunt often never sees most fields: a corpus without
+    /// registry events never builds the registry fields' automata), or by a snapshot, which
+    /// keeps it.
+    automaton: Automaton,
     /// Per automaton pattern: a range of `anchored`.
     pattern_atoms: Vec<(u32, u32)>,
     anchored: Vec<Anchored>,
@@ -76,47 +39,6 @@ pub struct FieldScan {
     gate: Option<CaseGate>,
     /// A case gate was asked for ([`FieldScan::with_case_gate`]).
     case_gated: bool,
-}
-
-/// What searches a value for a field's patterns.
-#[derive(Debug)]
-struct Searcher {
-    /// `None` when the pattern set is beyond the automaton's size limits: the patterns are
-    /// then searched one by one, which is slower but exact.
-    automaton: Option<AhoCorasick>,
-    /// A packed (SIMD) searcher over the patterns, when there are few enough: it only says
-    /// whether any pattern occurs.
-    prefilter: Option<aho_corasick::packed::Searcher>,
-}
-
-/// Automaton states with dense (one entry per byte class) transition tables: the root only.
-/// `aho-corasick`'s default of 3 (2 in the contiguous NFA it searches) gives every state of
-/// depth 1 and 2 of the intermediate automaton a 256-entry table; with thousands of patterns
-/// per field filling those was a fifth of building. Over the EVTX corpus with the 2,407
-/// Windows rules a first pass executes 21 M fewer instructions (1,000 M → 979 M) and two later
-/// passes as many as before (714 M): searches spend their time at the root and in prefilters.
-const AC_DENSE_DEPTH: usize = 1;
-
-impl Searcher {
-    fn build(patterns: &[Box<str>], kind: AutomatonKind) -> Searcher {
-        let prefilter = if patterns.len() <= PREFILTER_MAX_PATTERNS {
-            let mut builder = aho_corasick::packed::Config::new().builder();
-            builder.extend(patterns.iter().map(|p| p.as_bytes()));
-            builder.build()
-        } else {
-            None
-        };
-        let automaton = AhoCorasick::builder()
-            .dense_depth(AC_DENSE_DEPTH)
-            .match_kind(MatchKind::Standard)
-            .kind(kind.to_ac(patterns.len()))
-            .build(patterns.iter().map(|p| p.as_bytes()))
-            .ok();
-        Searcher {
-            automaton,
-            prefilter,
-        }
-    }
 }
 
 /// Most case variants a [`CaseGate`] searches for (a packed searcher handles a few dozen
@@ -157,7 +79,7 @@ impl CaseGate {
         }
         let mut variants: Vec<Vec<u8>> = Vec::new();
         // A value equal to a literal holds it too.
-        for literal in scan.patterns.iter().chain(scan.equals.keys()) {
+        for literal in scan.automaton.patterns().iter().chain(scan.equals.keys()) {
             let key = gate_key(literal.as_bytes())?;
             for variant in case_variants(key) {
                 if !variants.contains(&variant) {
@@ -281,7 +203,7 @@ impl FieldScan {
             return Err("a scan table range is out of bounds".into());
         }
         if !self.pattern_atoms.iter().all(in_anchored)
-            || self.pattern_atoms.len() != self.patterns.len()
+            || self.pattern_atoms.len() != self.automaton.patterns().len()
         {
             return Err("an automaton pattern's atoms are out of bounds".into());
         }
@@ -295,7 +217,7 @@ impl FieldScan {
     }
 
     /// Builds the tables for the given scan atoms (all on the same field).
-    pub fn build(atoms: &[Atom], ids: &[AtomId], kind: AutomatonKind) -> FieldScan {
+    pub fn build(atoms: &[Atom], ids: &[AtomId]) -> FieldScan {
         let mut equals: FxMap<Box<str>, Vec<AtomId>> = FxMap::default();
         let mut numbers: FxMap<NumKey, Vec<AtomId>> = FxMap::default();
         let mut patterns: FxMap<&str, Vec<Anchored>> = FxMap::default();
@@ -336,7 +258,6 @@ impl FieldScan {
         }
         let mut scan = FieldScan {
             every,
-            kind,
             ..FieldScan::default()
         };
         for (text, ids) in equals {
@@ -357,7 +278,7 @@ impl FieldScan {
             scan.pattern_atoms.push((start, list.len() as u32));
             scan.anchored.extend(list);
         }
-        scan.patterns = order.iter().map(|&text| Box::from(text)).collect();
+        scan.automaton = Automaton::new(order.iter().map(|&text| Box::from(text)).collect());
         scan
     }
 
@@ -391,17 +312,18 @@ impl FieldScan {
         }
     }
 
-    /// The searcher over the patterns, built on first use.
-    fn searcher(&self) -> &Searcher {
-        self.searcher
-            .get_or_init(|| Searcher::build(&self.patterns, self.kind))
+    /// Builds the automaton now, if the scan has one and it is not built yet.
+    pub fn build_automaton(&self) {
+        if self.has_automaton() {
+            self.automaton.build();
+        }
     }
 
     /// Whether values are searched with an automaton (the costly part of a scan, worth
     /// remembering per value).
     #[inline]
     pub fn has_automaton(&self) -> bool {
-        !self.patterns.is_empty()
+        !self.automaton.is_empty()
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -412,12 +334,7 @@ impl FieldScan {
     /// field has a packed prefilter; otherwise always true.
     #[inline]
     pub fn may_match(&self, lower: &str) -> bool {
-        self.patterns.is_empty()
-            || self
-                .searcher()
-                .prefilter
-                .as_ref()
-                .is_none_or(|prefilter| prefilter.find(lower).is_some())
+        self.automaton.is_empty() || self.automaton.may_match(lower)
     }
 
     /// Calls `fire` for every atom that holds for one value. `lower` is the value's
@@ -442,36 +359,10 @@ impl FieldScan {
                 .iter()
                 .for_each(|&a| fire(a));
         }
-        if self.patterns.is_empty() {
-            return;
-        }
-        let searcher = self.searcher();
-        // Most values hold none of a small pattern set: a SIMD search (Teddy) rejects them
-        // twenty times faster than the automaton could.
-        if searcher
-            .prefilter
-            .as_ref()
-            .is_some_and(|prefilter| prefilter.find(lower).is_none())
-        {
-            return;
-        }
-        match &searcher.automaton {
-            Some(automaton) => {
-                for m in automaton.find_overlapping_iter(lower) {
-                    self.fire_pattern(m.pattern().as_usize(), m.start(), lower, fire);
-                }
-            }
-            None => {
-                for (pattern, text) in self.patterns.iter().enumerate() {
-                    // Every occurrence, overlapping ones included (`find_iter` skips those).
-                    let finder = memchr::memmem::Finder::new(text.as_bytes());
-                    let mut from = 0;
-                    while let Some(at) = finder.find(&lower.as_bytes()[from..]) {
-                        self.fire_pattern(pattern, from + at, lower, fire);
-                        from += at + 1;
-                    }
-                }
-            }
+        if self.has_automaton() {
+            self.automaton.for_each_match(lower, |pattern, start| {
+                self.fire_pattern(pattern, start, lower, fire)
+            });
         }
     }
 
@@ -486,12 +377,12 @@ impl FieldScan {
         fire: &mut impl FnMut(AtomId),
     ) {
         let (first, len) = self.pattern_atoms[pattern];
-        let key_end = start + self.patterns[pattern].len();
+        let key_end = start + self.automaton.patterns()[pattern].len();
         for anchored in &self.anchored[first as usize..(first + len) as usize] {
             let found_end = match &anchored.full {
                 None => key_end,
                 Some(full) => {
-                    if !lower[start..].starts_with(&**full) {
+                    if !lower.as_bytes()[start..].starts_with(full.as_bytes()) {
                         continue;
                     }
                     start + full.len()
@@ -563,14 +454,17 @@ mod tests {
     /// A field scan whose automaton "could not be built": its patterns are searched one by
     /// one.
     fn without_automaton(atoms: &[Atom], ids: &[AtomId]) -> FieldScan {
-        let scan = FieldScan::build(atoms, ids, AutomatonKind::Auto);
-        let prefilter = Searcher::build(&scan.patterns, AutomatonKind::Auto).prefilter;
-        scan.searcher
-            .set(Searcher {
-                automaton: None,
-                prefilter,
-            })
-            .expect("not built yet");
+        let mut scan = FieldScan::build(atoms, ids);
+        scan.automaton = Automaton::without_automaton(scan.automaton.patterns().into());
+        scan
+    }
+
+    /// A field scan written as a snapshot writes it and read back: its automaton is the
+    /// stored one.
+    fn read_back(atoms: &[Atom], ids: &[AtomId]) -> FieldScan {
+        let bytes = postcard::to_allocvec(&FieldScan::build(atoms, ids)).expect("encoded");
+        let scan: FieldScan = postcard::from_bytes(&bytes).expect("decoded");
+        assert!(!scan.has_automaton() || scan.automaton.is_stored());
         scan
     }
 
@@ -581,7 +475,7 @@ mod tests {
             (Anchor::Equals, "x".into()),
             (Anchor::Prefix, "".into()),
         ]);
-        let built = || FieldScan::build(&atoms, &[0, 1, 2], AutomatonKind::Auto);
+        let built = || FieldScan::build(&atoms, &[0, 1, 2]);
         assert_eq!(built().check(atoms.len()), Ok(()));
         assert!(built().check(2).is_err(), "an atom beyond the table");
         type Damage = fn(&mut FieldScan);
@@ -607,11 +501,11 @@ mod tests {
     #[test]
     fn automata_are_built_on_first_use() {
         let atoms = literal_atoms(&[(Anchor::Suffix, "\\cmd.exe".into())]);
-        let scan = FieldScan::build(&atoms, &[0], AutomatonKind::Auto);
+        let scan = FieldScan::build(&atoms, &[0]);
         assert!(scan.has_automaton());
-        assert!(scan.searcher.get().is_none());
+        assert!(!scan.automaton.is_built());
         assert_eq!(fired(&scan, "c:\\windows\\system32\\cmd.exe"), [0]);
-        assert!(scan.searcher.get().is_some());
+        assert!(scan.automaton.is_built());
     }
 
     #[test]
@@ -622,8 +516,9 @@ mod tests {
             (Anchor::Prefix, "abcdefghijklxyz".into()),
         ]);
         for scan in [
-            FieldScan::build(&atoms, &[0, 1, 2], AutomatonKind::Auto),
+            FieldScan::build(&atoms, &[0, 1, 2]),
             without_automaton(&atoms, &[0, 1, 2]),
+            read_back(&atoms, &[0, 1, 2]),
         ] {
             assert_eq!(scan.pattern_count(), 1, "one 12-byte key");
             assert_eq!(fired(&scan, "xxabcdefghijklmnop"), [0, 1]);
@@ -669,7 +564,7 @@ mod tests {
             .collect();
         let atoms = literal_atoms(&literals);
         let ids: Vec<AtomId> = (0..atoms.len() as AtomId).collect();
-        FieldScan::build(&atoms, &ids, AutomatonKind::Auto).with_case_gate()
+        FieldScan::build(&atoms, &ids).with_case_gate()
     }
 
     #[test]
@@ -724,7 +619,7 @@ mod tests {
             hints: Box::default(),
         }];
         assert!(
-            FieldScan::build(&atoms, &[0], AutomatonKind::Auto)
+            FieldScan::build(&atoms, &[0])
                 .with_case_gate()
                 .gate
                 .is_none()
@@ -754,7 +649,7 @@ mod tests {
                 .collect();
             let atoms = literal_atoms(&literals);
             let ids: Vec<AtomId> = (0..atoms.len() as AtomId).collect();
-            let scan = FieldScan::build(&atoms, &ids, AutomatonKind::Auto).with_case_gate();
+            let scan = FieldScan::build(&atoms, &ids).with_case_gate();
             let all_text = values.join("\n");
             for value in &values {
                 let lower = crate::text::lower(value);
@@ -768,7 +663,8 @@ mod tests {
     }
 
     proptest! {
-        /// The automaton, the one-by-one search and each literal's own matcher agree on
+        /// The automaton, the one read back from a snapshot's bytes, the one-by-one search
+        /// and each literal's own matcher agree on
         /// every value (a small alphabet makes overlaps and repeats common; literals longer
         /// than the automaton's 12-byte keys are included).
         #[test]
@@ -778,8 +674,9 @@ mod tests {
         ) {
             let atoms = literal_atoms(&literals);
             let ids: Vec<AtomId> = (0..atoms.len() as AtomId).collect();
-            let automaton = FieldScan::build(&atoms, &ids, AutomatonKind::Auto);
+            let automaton = FieldScan::build(&atoms, &ids);
             let one_by_one = without_automaton(&atoms, &ids);
+            let restored = read_back(&atoms, &ids);
             for value in &values {
                 let expected: Vec<AtomId> = ids
                     .iter()
@@ -788,6 +685,7 @@ mod tests {
                     .collect();
                 prop_assert_eq!(&fired(&automaton, value), &expected, "automaton on {:?}", value);
                 prop_assert_eq!(&fired(&one_by_one, value), &expected, "one by one on {:?}", value);
+                prop_assert_eq!(&fired(&restored, value), &expected, "read back on {:?}", value);
             }
         }
     }

@@ -4,9 +4,10 @@
 //!
 //! Compiling is a pure function of the documents (with their caller ids), the pipeline and the
 //! options, and of this code: [`compile_key`] hashes all four, and a snapshot is only read
-//! back under the key it was written with. What an engine builds on first use (automata,
-//! regexes, substring searchers) is not stored, nor are the keyword scans' case gates, which are
-//! built again when a snapshot is read.
+//! back under the key it was written with. The field automata, which an engine builds on first
+//! use, are all built and stored (`automaton.rs`): building them is the costly part of a first
+//! search. What else is built on first use (regexes, substring searchers) is not stored, nor
+//! are the keyword scans' case gates, which are built again when a snapshot is read.
 //!
 //! The bytes: `MAGIC`, the 128-bit key, the postcard encoding of the engine's parts and the
 //! compile problems, then an xxh3-64 checksum of everything before it. The checksum catches
@@ -160,6 +161,36 @@ impl Engine {
             scan.restore();
         }
         Ok((Engine::from_parts(parts), problems))
+    }
+}
+
+impl Engine {
+    /// Builds every field automaton not built yet, on `threads` threads. A snapshot holds
+    /// every automaton, and [`Engine::snapshot`] builds those still missing one by one: call
+    /// this first to build them in parallel.
+    pub fn build_automata(&self, threads: usize) {
+        let parts = self.parts();
+        let scans: Vec<&crate::scan::FieldScan> = parts
+            .scans
+            .iter()
+            .flatten()
+            .chain(&parts.keyword_scans)
+            .filter(|scan| scan.has_automaton())
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            while let Some(scan) =
+                scans.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            {
+                scan.build_automaton();
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(work);
+            }
+            work();
+        });
     }
 }
 

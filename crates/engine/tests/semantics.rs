@@ -707,7 +707,6 @@ fn placeholders_expand_from_the_pipeline() {
     );
     let options = CompileOptions {
         placeholders: PlaceholderPolicy::Wildcard,
-        ..CompileOptions::default()
     };
     let (engine, problems) = Engine::compile(&rules(&set), &pipeline, &options);
     assert!(problems.is_empty());

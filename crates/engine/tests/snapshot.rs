@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use sigrun_engine::{
-    AutomatonKind, CompileOptions, CompileProblem, Engine, MemoryEvent, SnapshotError, compile_key,
+    CompileOptions, CompileProblem, Engine, MemoryEvent, PlaceholderPolicy, SnapshotError,
+    compile_key,
 };
 use sigrun_pipeline::Pipeline;
 use sigrun_rule::RuleSet;
@@ -134,11 +135,10 @@ fn the_key_changes_with_every_input_of_the_compiler() {
     )
     .expect("pipeline");
     assert_ne!(base, compile_key(&docs, &other, &options));
-    let dfa = CompileOptions {
-        automaton: AutomatonKind::Dfa,
-        ..CompileOptions::default()
+    let wildcards = CompileOptions {
+        placeholders: PlaceholderPolicy::Wildcard,
     };
-    assert_ne!(base, compile_key(&docs, windows(), &dfa));
+    assert_ne!(base, compile_key(&docs, windows(), &wildcards));
 }
 
 #[test]
