@@ -3,8 +3,12 @@
 
 The floor is `crates/logs/examples/floor.rs`: the `evtx` crate rendering every record of the
 same files to JSON strings in one process, with the same thread count. Each figure is the
-median of --runs runs of CPU seconds (user + sys, children included) and wall seconds, and the
-peak resident memory, as /usr/bin/time reports them.
+median of --runs runs of CPU seconds (user + sys) and wall seconds, from the kernel's
+accounting of each child (`wait4`, microseconds; `/usr/bin/time` rounds to hundredths, too
+coarse for runs of a few hundredths), and the peak resident memory of one more run, which
+`/usr/bin/time` measures (a child's own peak after `exec` starts from the Python parent's). The floor and the hunt it is
+compared with are run alternately, so that both see the machine in the same state (on a
+shared VM the speed of memory-bound work drifts by tens of percent within minutes).
 
     scripts/bench_hunt.py [--runs 5] [--shared ../shared] [--skip-build] [--steady 20]
 
@@ -21,33 +25,56 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time; returns (cpu seconds, wall seconds, max RSS MiB, stdout)."""
-    fmt = "%U %S %e %M"
+def timed(cmd):
+    """Runs cmd; returns (cpu seconds, wall seconds, stdout)."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        stdout = out.read()
+    if code not in (0, 1, 3, 4):
+        sys.exit(f"failed ({code}): {' '.join(map(str, cmd))}")
+    return usage.ru_utime + usage.ru_stime, wall, stdout
+
+
+def peak_mib(cmd):
+    """The peak resident memory of one run of cmd, in MiB."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
-        proc = subprocess.run(
-            ["/usr/bin/time", "-o", t.name, "-f", fmt] + cmd,
-            stdout=subprocess.PIPE,
+        subprocess.run(
+            ["/usr/bin/time", "-o", t.name, "-f", "%M"] + cmd,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=env,
         )
-        user, system, wall, rss = t.read().split()[-4:]
-    if proc.returncode not in (0, 1, 3, 4):
-        sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}")
-    return float(user) + float(system), float(wall), int(rss) / 1024, proc.stdout
+        return int(t.read().split()[-1]) / 1024
+
+
+def summary(results, cmd):
+    """(median CPU s, median wall s, peak MiB, stdout of the last run)."""
+    cpu = statistics.median(r[0] for r in results)
+    wall = statistics.median(r[1] for r in results)
+    return cpu, wall, peak_mib(cmd), results[-1][2]
 
 
 def median_of(runs, cmd):
-    results = [timed(cmd) for _ in range(runs)]
-    cpu = statistics.median(r[0] for r in results)
-    wall = statistics.median(r[1] for r in results)
-    rss = max(r[2] for r in results)
-    return cpu, wall, rss, results[-1][3]
+    return summary([timed(cmd) for _ in range(runs)], cmd)
+
+
+def paired(runs, floor_cmd, hunt_cmd):
+    """Medians of the floor and of the hunt, run one after the other `runs` times."""
+    floors, hunts = [], []
+    for _ in range(runs):
+        floors.append(timed(floor_cmd))
+        hunts.append(timed(hunt_cmd))
+    return summary(floors, floor_cmd), summary(hunts, hunt_cmd)
 
 
 def machine():
@@ -98,9 +125,9 @@ def main():
 
     rows = []
     for threads in (1, 2):
-        f = median_of(args.runs, [str(floor), "--threads", str(threads), str(evtx)])
+        floor_cmd = [str(floor), "--threads", str(threads), str(evtx)]
         for name, extra in (("cold", ["--no-cache"]), ("warm caches", [])):
-            h = median_of(args.runs, hunt(threads, rules, [evtx], extra))
+            f, h = paired(args.runs, floor_cmd, hunt(threads, rules, [evtx], extra))
             alerts = h[3].count(b"\n")
             rows.append((f"end to end, {threads} thread(s), {name}", f, h, alerts))
 
@@ -123,25 +150,26 @@ def main():
             # The copies repeat the same records, so the scan memo (values seen before are not
             # searched again) answers copies 2..N from memory: the rows without it compare like
             # with like against earlier runs.
+            runs = max(1, args.runs // 2)
             for threads in (1, 2):
-                f = median_of(max(1, args.runs // 2), [str(floor), "--threads", str(threads)] + [str(c) for c in copies])
-                h = median_of(max(1, args.runs // 2), hunt(threads, rules, copies))
+                floor_cmd = [str(floor), "--threads", str(threads)] + [str(c) for c in copies]
+                f, h = paired(runs, floor_cmd, hunt(threads, rules, copies))
                 steady.append((f"{threads} thread(s)", f, h))
-                h = median_of(max(1, args.runs // 2), hunt(threads, rules, copies, ["--scan-memo", "0"]))
+                f, h = paired(runs, floor_cmd, hunt(threads, rules, copies, ["--scan-memo", "0"]))
                 steady.append((f"{threads} thread(s), --scan-memo 0", f, h))
 
     print("| run | floor CPU s | floor wall s | hunt CPU s | hunt wall s | hunt CPU / floor CPU | hunt wall / floor wall | hunt peak MiB | alerts |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, f, h, alerts in rows:
-        print(f"| {name} | {f[0]:.2f} | {f[1]:.2f} | {h[0]:.2f} | {h[1]:.2f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {alerts} |")
+        print(f"| {name} | {f[0]:.3f} | {f[1]:.3f} | {h[0]:.3f} | {h[1]:.3f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {alerts} |")
     for threads, f, h in steady:
         alerts = h[3].count(b"\n")
-        print(f"| steady state, corpus x{args.steady}, {threads} | {f[0]:.2f} | {f[1]:.2f} | {h[0]:.2f} | {h[1]:.2f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {alerts} |")
+        print(f"| steady state, corpus x{args.steady}, {threads} | {f[0]:.3f} | {f[1]:.3f} | {h[0]:.3f} | {h[1]:.3f} | {h[0]/f[0]:.2f}x | {h[1]/f[1]:.2f}x | {h[2]:.0f} | {alerts} |")
     print()
     print("| rules (cold) | hunt CPU s (1 thread) | hunt wall s | peak MiB |")
     print("| ---: | ---: | ---: | ---: |")
     for count, h in scaling:
-        print(f"| {count} | {h[0]:.2f} | {h[1]:.2f} | {h[2]:.0f} |")
+        print(f"| {count} | {h[0]:.3f} | {h[1]:.3f} | {h[2]:.0f} |")
 
 
 if __name__ == "__main__":

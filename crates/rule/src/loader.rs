@@ -146,11 +146,20 @@ pub struct ReadRules {
 
 impl ReadRules {
     pub fn read(paths: &[PathBuf]) -> ReadRules {
+        let (files, unreadable) = ReadRules::read_each(paths, |file| file);
+        ReadRules { files, unreadable }
+    }
+
+    /// What `each` makes of every rule file under `paths`, read in parallel, in path order,
+    /// with the paths that could not be read. A caller that keeps less than the file (a
+    /// digest) holds one text per thread at a time instead of all of them.
+    pub fn read_each<T: Send>(
+        paths: &[PathBuf],
+        each: impl Fn(ReadFile) -> T + Sync,
+    ) -> (Vec<T>, Vec<(PathBuf, String)>) {
         let (files, unreadable) = collect_rule_files(paths);
-        ReadRules {
-            files: files.par_iter().map(|path| read_file(path)).collect(),
-            unreadable,
-        }
+        let read = files.par_iter().map(|path| each(read_file(path))).collect();
+        (read, unreadable)
     }
 }
 

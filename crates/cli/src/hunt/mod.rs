@@ -25,7 +25,7 @@ use sigrun_rule::{Level, Status};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -174,19 +174,23 @@ fn compile_rules(
     options: &CompileOptions,
     stderr: &mut impl Write,
 ) -> anyhow::Result<Compiled> {
-    let files = rules::read(selection);
-    let cache = loader
+    let folder = loader
         .folder()
         .filter(|_| !(selection.paths.is_empty() && selection.filters.is_empty()))
-        .map(|folder| {
-            let key = rules::plan_key(selection, &files, pipeline, options);
-            (folder.to_path_buf(), key)
-        });
-    if let Some((folder, key)) = &cache
-        && let Some(compiled) = engine_cache::read(folder, *key, stderr)?
-    {
-        return Ok(compiled);
+        .map(Path::to_path_buf);
+    if let Some(folder) = &folder {
+        let key = rules::plan_key(selection, &rules::digests(selection), pipeline, options);
+        if let Some(compiled) = engine_cache::read(folder, key, stderr)? {
+            return Ok(compiled);
+        }
     }
+    let files = rules::read(selection);
+    // Kept under the key of the texts compiled: a file may have changed since its digest
+    // was taken.
+    let cache = folder.map(|folder| {
+        let key = rules::plan_key(selection, &files.digests(), pipeline, options);
+        (folder, key)
+    });
     let loaded = rules::load(selection, &loader, files);
     loader.finish(stderr)?;
     let (engine, problems) = Engine::compile_documents(&loaded.documents(), pipeline, options);
