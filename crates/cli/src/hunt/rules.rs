@@ -397,7 +397,7 @@ mod tests {
         ]);
         let pipeline = Pipeline::builtin("windows").expect("pipeline");
         let options = CompileOptions::default();
-        let key = |digests: &RuleDigests| plan_key(&selection, digests, &pipeline, &options);
+        let key = |digests: &RuleDigests| plan_key(&selection, digests, pipeline, &options);
         let before = key(&digests(&selection));
         assert_eq!(before, key(&read(&selection).digests()));
         std::fs::write(&rule, "title: b\nlogsource: {product: windows}\n").expect("write");
