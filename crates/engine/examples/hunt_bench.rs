@@ -54,32 +54,29 @@ fn main() {
     );
     let pipeline = Pipeline::builtin("windows").expect("builtin pipeline");
 
-    // BENCH_REPEAT=n warm passes (default 1).
-    {
-        let options = CompileOptions::default();
-        let started = Instant::now();
-        let (engine, problems) = Engine::compile_documents(&documents, pipeline, &options);
-        let compile = started.elapsed();
-        let stats = engine.stats();
-        println!(
-            "compile: {compile:?} (lowering {:?}, scan tables {:?}; automata are built on first use); {} rules, {} problems, \
-             {} variants ({} untriggered), {} atoms, {} patterns in {} automata, {} buckets",
-            stats.lowering,
-            stats.scan_tables,
-            stats.rules,
-            problems.len(),
-            stats.variants,
-            stats.untriggered_variants,
-            stats.atoms,
-            stats.automaton_patterns,
-            stats.automata,
-            stats.buckets,
-        );
-        for (field, patterns) in &stats.largest_automata {
-            println!("    automaton {field}: {patterns} patterns");
-        }
-        run(&engine, &evtx_dir);
+    let options = CompileOptions::default();
+    let started = Instant::now();
+    let (engine, problems) = Engine::compile_documents(&documents, pipeline, &options);
+    let compile = started.elapsed();
+    let stats = engine.stats();
+    println!(
+        "compile: {compile:?} (lowering {:?}, scan tables {:?}; automata are built on first use); {} rules, {} problems, \
+         {} variants ({} untriggered), {} atoms, {} patterns in {} automata, {} buckets",
+        stats.lowering,
+        stats.scan_tables,
+        stats.rules,
+        problems.len(),
+        stats.variants,
+        stats.untriggered_variants,
+        stats.atoms,
+        stats.automaton_patterns,
+        stats.automata,
+        stats.buckets,
+    );
+    for (field, patterns) in &stats.largest_automata {
+        println!("    automaton {field}: {patterns} patterns");
     }
+    run(&engine, &evtx_dir);
 }
 
 fn run(engine: &Engine, evtx_dir: &Path) {

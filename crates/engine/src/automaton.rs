@@ -367,6 +367,17 @@ mod tests {
         }
     }
 
+    /// The largest field automaton of SigmaHQ's Windows rules has a few thousand patterns; a
+    /// set several times that size must still get an automaton, not the one-by-one fallback.
+    #[test]
+    fn large_pattern_sets_get_an_automaton() {
+        let texts: Vec<String> = (0..20_000).map(|i| format!("\\p{i:07}.exe")).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        assert!(build_automaton(&patterns(&texts)).is_some());
+        let automaton = Automaton::new(patterns(&texts));
+        assert_eq!(matches(&automaton, "c:\\x\\p0012345.exe"), [(12_345, 4)]);
+    }
+
     #[test]
     fn matches_naming_no_pattern_are_ignored() {
         // Bytes of an automaton over more patterns than the field has: the extra pattern's

@@ -11,8 +11,9 @@
 //!
 //! The bytes: `MAGIC`, the 128-bit key, the postcard encoding of the engine's parts and the
 //! compile problems, then an xxh3-64 checksum of everything before it. The checksum catches
-//! damage; every index of what decodes is checked all the same ([`check`]), so that no bytes,
-//! however made, can make a hunt index out of bounds or loop.
+//! damage; every index of what decodes is checked all the same ([`check`], and for each
+//! automaton when it is first used, `automaton.rs`), so that no bytes, however made, can make a
+//! hunt index out of bounds or loop.
 
 use crate::atoms::{AtomField, AtomId};
 use crate::compile::CompileOptions;
@@ -162,9 +163,7 @@ impl Engine {
         }
         Ok((Engine::from_parts(parts), problems))
     }
-}
 
-impl Engine {
     /// Builds every field automaton not built yet, on `threads` threads. A snapshot holds
     /// every automaton, and [`Engine::snapshot`] builds those still missing one by one: call
     /// this first to build them in parallel.

@@ -170,3 +170,22 @@ fn damaged_or_foreign_bytes_are_refused() {
         Some(SnapshotError::Undecodable(_))
     ));
 }
+
+/// A snapshot holds every automaton, however many were built before it was written: built on
+/// threads beforehand, some built by matching, none (the writer builds them), or read back
+/// from an earlier snapshot: the same bytes.
+#[test]
+fn the_bytes_do_not_depend_on_how_the_automata_were_built() {
+    let (set, _, problems, key, bytes) = written();
+    let (on_threads, _) = compiled(&set);
+    on_threads.build_automata(3);
+    assert!(on_threads.snapshot(&problems, key).expect("encodes") == bytes);
+    let (matched, _) = compiled(&set);
+    let mut scratch = matched.new_scratch();
+    for event in events() {
+        matched.match_event(&event, &mut scratch, |_| {});
+    }
+    assert!(matched.snapshot(&problems, key).expect("encodes") == bytes);
+    let (read, _) = Engine::from_snapshot(&bytes, key).expect("reads back");
+    assert!(read.snapshot(&problems, key).expect("encodes") == bytes);
+}

@@ -126,13 +126,13 @@ fn builtin_files(selection: &RuleSelection) -> Vec<ReadFile> {
 /// holds one file's text per thread at a time instead of every text (the 2,407 Windows rules
 /// are 4.4 MB: memory fresh from the kernel, which costs more to touch than the reading).
 pub struct RuleDigests {
-    builtin: Vec<u128>,
+    builtin: Vec<FileDigest>,
     rules: FileDigests,
     filters: FileDigests,
 }
 
 /// Per file its digest, in path order, and the paths that could not be read.
-type FileDigests = (Vec<u128>, Vec<(PathBuf, String)>);
+type FileDigests = (Vec<FileDigest>, Vec<(PathBuf, String)>);
 
 /// Reads the files `selection` names and keeps their digests.
 pub fn digests(selection: &RuleSelection) -> RuleDigests {
@@ -167,25 +167,16 @@ impl RuleFiles {
     }
 }
 
-/// A file's path and text, or its path and why it could not be read.
-fn file_digest(file: &ReadFile) -> u128 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut add = |bytes: &[u8]| {
-        hasher.update(&(bytes.len() as u64).to_le_bytes());
-        hasher.update(bytes);
+/// What the key takes of one file: its path, and the hash of its text (the parse cache's key
+/// for it) or why it could not be read.
+type FileDigest = (PathBuf, Result<u128, String>);
+
+fn file_digest(file: &ReadFile) -> FileDigest {
+    let content = match file {
+        ReadFile::Text(source) => Ok(xxhash_rust::xxh3::xxh3_128(source.text().as_bytes())),
+        ReadFile::Failed(failed) => Err(format!("{:?}", failed.diagnostics)),
     };
-    add(file.source().path().as_os_str().as_encoded_bytes());
-    match file {
-        ReadFile::Text(source) => {
-            add(b"text");
-            add(source.text().as_bytes());
-        }
-        ReadFile::Failed(failed) => {
-            add(b"failed");
-            add(format!("{:?}", failed.diagnostics).as_bytes());
-        }
-    }
-    hasher.digest128()
+    (file.source().path().to_path_buf(), content)
 }
 
 /// The key of what [`load`] and compiling with `pipeline` and `options` make of the files
@@ -201,10 +192,20 @@ pub fn plan_key(
     key.add(env!("SIGRUN_HUNT_FINGERPRINT").as_bytes());
     // The selection's debug form holds its paths; the rule files found under them follow.
     key.add(format!("{selection:?}").as_bytes());
-    let mut add_files = |files: &[u128], unreadable: &[(PathBuf, String)]| {
+    let mut add_files = |files: &[FileDigest], unreadable: &[(PathBuf, String)]| {
         key.add(&(files.len() as u64).to_le_bytes());
-        for digest in files {
-            key.add(&digest.to_le_bytes());
+        for (path, content) in files {
+            key.add(path.as_os_str().as_encoded_bytes());
+            match content {
+                Ok(text) => {
+                    key.add(b"text");
+                    key.add(&text.to_le_bytes());
+                }
+                Err(failure) => {
+                    key.add(b"failed");
+                    key.add(failure.as_bytes());
+                }
+            }
         }
         key.add(format!("{unreadable:?}").as_bytes());
     };
