@@ -113,18 +113,21 @@ impl CaseGate {
 }
 
 /// The piece of a literal the gate searches for: the first of its all-ASCII windows of
-/// [`GATE_KEY_BYTES`] bytes (or the whole literal when shorter) with the fewest letters;
-/// `None` when it has none (or is empty).
+/// [`GATE_KEY_BYTES`] bytes (or the whole literal when shorter) with the fewest letters
+/// (fewest case variants), and of those one without a path separator or space if it can:
+/// those are in nearly every Windows event (`\mi` of `\mimilib.dll` is in every
+/// `\Microsoft` path, `ib.` is rare). `None` when it has none (or is empty).
 fn gate_key(literal: &[u8]) -> Option<&[u8]> {
     let width = literal.len().min(GATE_KEY_BYTES);
     let letters = |w: &[u8]| w.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let separators = |w: &[u8]| w.iter().any(|b| matches!(b, b'\\' | b'/' | b' '));
     if width == 0 {
         return None;
     }
     literal
         .windows(width)
         .filter(|w| w.is_ascii())
-        .min_by_key(|w| letters(w))
+        .min_by_key(|w| (letters(w), separators(w)))
 }
 
 /// Every spelling of `key` with its ASCII letters in either case.
@@ -543,6 +546,10 @@ mod tests {
         assert_eq!(key("sekurlsa::"), Some(b"a::".to_vec()));
         assert_eq!(key("dpapi::masterkey"), Some(b"i::".to_vec()));
         assert_eq!(key("mimidrv.sys"), Some(b"rv.".to_vec()));
+        // Of the windows with fewest letters, one without a separator or space.
+        assert_eq!(key("\\mimilib.dll"), Some(b"ib.".to_vec()));
+        assert_eq!(key("Kiwi Legit Printer"), Some(b"wi ".to_vec()));
+        assert_eq!(key("a\\b"), Some(b"a\\b".to_vec()));
         assert_eq!(key("ab"), Some(b"ab".to_vec()));
         assert_eq!(key("abcd"), Some(b"abc".to_vec()));
         // Only all-ASCII pieces.
