@@ -116,19 +116,27 @@ impl AtomHead {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Parts {
     pub rule_ids: Vec<usize>,
+    #[serde(with = "crate::fx::exact_vec")]
     pub variants: Vec<Variant>,
     /// Every variant's full selector (for the exhaustive path).
+    #[serde(with = "crate::fx::exact_vec")]
     pub selectors: Vec<Selector>,
+    #[serde(with = "crate::fx::exact_vec")]
     pub nodes: Vec<Node>,
+    #[serde(with = "crate::fx::exact_vec")]
     pub kids: Vec<u32>,
+    #[serde(with = "crate::fx::exact_vec")]
     pub atoms: Vec<Atom>,
     /// Per atom, what the matcher checks first ([`AtomHead`]). Derived from `atoms`: not in
     /// snapshots.
     #[serde(skip)]
     pub heads: Vec<AtomHead>,
+    #[serde(with = "crate::fx::exact_vec")]
     pub fields: Vec<Box<[String]>>,
     pub names: NameTable<(u32, u32)>,
+    #[serde(with = "crate::fx::exact_vec")]
     pub name_targets: Vec<(FieldId, u16)>,
+    #[serde(with = "crate::fx::exact_vec")]
     pub scans: Vec<Option<FieldScan>>,
     pub keyword_scans: Vec<FieldScan>,
     pub dispatch: DispatchTable,

@@ -116,6 +116,53 @@ pub(crate) mod sorted {
     }
 }
 
+/// Serde for a `Vec` decoded at its stated length at once (`#[serde(with =
+/// "crate::fx::exact_vec")]`). serde's own `Vec` decoding reserves at most 1 MiB up front and
+/// then grows by doubling: the engine's 3 MB of atoms were copied twice while decoding and
+/// touched twice the fresh memory (page faults are most of a hunt's start-up). The
+/// reservation is still capped, as a damaged snapshot may state any length; past the cap the
+/// vector grows as usual.
+pub(crate) mod exact_vec {
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::marker::PhantomData;
+
+    /// The most bytes reserved before the elements are read.
+    const MAX_RESERVE_BYTES: usize = 64 << 20;
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        items: &[T],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(items)
+    }
+
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Vec<T>, D::Error>
+    where
+        T: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        struct Exact<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Exact<T> {
+            type Value = Vec<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let cap = MAX_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(cap));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(items)
+            }
+        }
+        deserializer.deserialize_seq(Exact(PhantomData))
+    }
+}
+
 /// A read-only map from event field names to values, built once, tuned for the per-field
 /// lookup of every event: the hash reads a name's length and its first and last eight bytes
 /// (two loads and a multiply, however long the name), then probes linearly.

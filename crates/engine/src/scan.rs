@@ -22,6 +22,7 @@ pub struct FieldScan {
     equal_lengths: [u64; 4],
     #[serde(with = "crate::fx::sorted")]
     numbers: FxMap<NumKey, (u32, u32)>,
+    #[serde(with = "crate::fx::exact_vec")]
     pool: Vec<AtomId>,
     /// Atoms true for every value (empty prefix, suffix or substring).
     every: Vec<AtomId>,
@@ -31,7 +32,9 @@ pub struct FieldScan {
     /// keeps it.
     automaton: Automaton,
     /// Per automaton pattern: a range of `anchored`.
+    #[serde(with = "crate::fx::exact_vec")]
     pattern_atoms: Vec<(u32, u32)>,
+    #[serde(with = "crate::fx::exact_vec")]
     anchored: Vec<Anchored>,
     /// For keyword scans: a search of the event's whole text in its own case (see
     /// [`CaseGate`]). Not in snapshots: built again from the patterns when `case_gated`.
