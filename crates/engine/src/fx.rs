@@ -280,6 +280,30 @@ impl<V: Copy> NameTable<V> {
 mod tests {
     use super::*;
 
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Exact {
+        #[serde(with = "exact_vec")]
+        items: Vec<u32>,
+    }
+
+    #[test]
+    fn exact_vectors_are_decoded_at_their_length_and_damaged_lengths_fail() {
+        // 1.2 MB of items: serde's own decoding would reserve 1 MiB and double past it.
+        let exact = Exact {
+            items: (0..300_000).collect(),
+        };
+        let bytes = postcard::to_allocvec(&exact).expect("encodes");
+        let back: Exact = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(back, exact);
+        assert_eq!(back.items.capacity(), back.items.len());
+        let empty: Exact = postcard::from_bytes(&[0]).expect("decodes");
+        assert!(empty.items.is_empty());
+        // A stated length of 2^35 items with three present: an error, not a 128 GiB
+        // reservation.
+        let damaged = [0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1, 2, 3];
+        assert!(postcard::from_bytes::<Exact>(&damaged).is_err());
+    }
+
     #[test]
     fn name_table_finds_exactly_its_names() {
         let names = [
