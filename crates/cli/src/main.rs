@@ -3,6 +3,7 @@
 mod check;
 mod color;
 mod convert_cmd;
+mod digest_index;
 mod engine_cache;
 mod explain_cmd;
 mod hunt;

@@ -574,3 +574,43 @@ fn the_compiled_rule_cache_never_changes_the_output() {
     assert!(no_cache.stdout == fewer.stdout, "no_cache: other alerts");
     assert!(compiled_sets(empty.path()).is_empty());
 }
+
+#[test]
+fn remembered_digests_never_hide_a_changed_rule() {
+    // Rule files are remembered by status only once they are older than the run by two
+    // seconds: these are made, then left to settle.
+    let rules = tempfile::tempdir().expect("tempdir");
+    let pack = common::repo_root().join("crates/pack/rules");
+    for name in [
+        "wmi_host_spawns_shell.yml",
+        "mofcomp_suspicious_compile.yml",
+    ] {
+        std::fs::copy(pack.join(name), rules.path().join(name)).expect("copy");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let args = jsonl_hunt_of_samples(&[rules.path().to_str().expect("path")]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let without = sigrun_cached(Path::new(""), &args);
+    assert!(!alerts(&without).is_empty());
+    let cold = sigrun_cached(cache.path(), &args);
+    assert!(cache.path().join("rule-digests.bin").is_file());
+    let warm = sigrun_cached(cache.path(), &args);
+    for run in [&cold, &warm] {
+        assert!(run.stdout == without.stdout, "other alerts");
+        assert_eq!(run.stderr, without.stderr);
+    }
+    // The same length, one byte changed: only the file's status tells, and it does.
+    let changed = rules.path().join("wmi_host_spawns_shell.yml");
+    let text = std::fs::read_to_string(&changed).expect("rule");
+    assert!(text.contains("- '\\WmiPrvSE.exe'"));
+    std::fs::write(
+        &changed,
+        text.replace("- '\\WmiPrvSE.exe'", "- '\\WmiPrvSX.exe'"),
+    )
+    .expect("write");
+    let fewer = sigrun_cached(Path::new(""), &args);
+    assert!(alerts(&fewer).len() < alerts(&without).len());
+    let cached = sigrun_cached(cache.path(), &args);
+    assert!(cached.stdout == fewer.stdout, "cached: other alerts");
+    assert_eq!(compiled_sets(cache.path()).len(), 2);
+}

@@ -179,7 +179,9 @@ fn compile_rules(
         .filter(|_| !(selection.paths.is_empty() && selection.filters.is_empty()))
         .map(Path::to_path_buf);
     if let Some(folder) = &folder {
-        let key = rules::plan_key(selection, &rules::digests(selection), pipeline, options);
+        let index = crate::digest_index::DigestIndex::open(folder);
+        let digests = rules::digests(selection, Some(index));
+        let key = rules::plan_key(selection, &digests, pipeline, options);
         if let Some(compiled) = engine_cache::read(folder, key, stderr)? {
             return Ok(compiled);
         }

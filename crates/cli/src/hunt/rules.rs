@@ -1,14 +1,16 @@
 //! The rules a hunt runs: the built-in pack and/or rule folders, narrowed by the user's
 //! filters, each with the metadata its alerts carry.
 
+use crate::digest_index::{DigestIndex, Stamp};
 use crate::rule_cache::RuleLoader;
 use sigrun_engine::{CompileKey, CompileOptions};
 use sigrun_pipeline::Pipeline;
 use sigrun_rule::filter::FilterProblem;
+use sigrun_rule::loader::read_file;
 use sigrun_rule::{
     Diagnostic, Document, Level, ReadFile, ReadRules, RuleSet, Severity, SourceFile, Status,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What to load and which rules to keep.
 #[derive(Debug)]
@@ -134,19 +136,50 @@ pub struct RuleDigests {
 /// Per file its digest, in path order, and the paths that could not be read.
 type FileDigests = (Vec<FileDigest>, Vec<(PathBuf, String)>);
 
-/// Reads the files `selection` names and keeps their digests.
-pub fn digests(selection: &RuleSelection) -> RuleDigests {
-    let digest_each = |paths: &[PathBuf]| {
+/// The digests of the files `selection` names: from `index` for files whose status it
+/// remembers, else by reading them (and `index` then remembers them, when it is given).
+pub fn digests(selection: &RuleSelection, index: Option<DigestIndex>) -> RuleDigests {
+    let digest_each = |paths: &[PathBuf]| -> (FileDigests, Vec<(PathBuf, Stamp, u128)>) {
         if paths.is_empty() {
-            FileDigests::default()
-        } else {
-            ReadRules::read_each(paths, |file| file_digest(&file))
+            return Default::default();
         }
+        let (digests, unreadable) = ReadRules::for_each_file(paths, |path| {
+            // The status is taken before the file is read: a change while it is read then
+            // shows in the next run's status.
+            let stamp = index.as_ref().and_then(|_| Stamp::of(path));
+            let known = index
+                .as_ref()
+                .zip(stamp)
+                .and_then(|(index, stamp)| index.get(path, stamp));
+            let digest = match known {
+                Some(digest) => (path.to_path_buf(), Ok(digest)),
+                None => file_digest(&read_file(path)),
+            };
+            (digest, stamp)
+        });
+        let taken = digests
+            .iter()
+            .filter_map(|((path, digest), stamp)| {
+                Some((path.clone(), (*stamp)?, *digest.as_ref().ok()?))
+            })
+            .collect();
+        let digests = digests.into_iter().map(|(digest, _)| digest).collect();
+        ((digests, unreadable), taken)
     };
+    let (rules, mut taken) = digest_each(&selection.paths);
+    let (filters, taken_filters) = digest_each(&selection.filters);
+    taken.extend(taken_filters);
+    if let Some(index) = index {
+        let taken: Vec<(&Path, Stamp, u128)> = taken
+            .iter()
+            .map(|(path, stamp, digest)| (path.as_path(), *stamp, *digest))
+            .collect();
+        index.save(&taken);
+    }
     RuleDigests {
         builtin: builtin_files(selection).iter().map(file_digest).collect(),
-        rules: digest_each(&selection.paths),
-        filters: digest_each(&selection.filters),
+        rules,
+        filters,
     }
 }
 
@@ -399,10 +432,10 @@ mod tests {
         let pipeline = Pipeline::builtin("windows").expect("pipeline");
         let options = CompileOptions::default();
         let key = |digests: &RuleDigests| plan_key(&selection, digests, pipeline, &options);
-        let before = key(&digests(&selection));
+        let before = key(&digests(&selection, None));
         assert_eq!(before, key(&read(&selection).digests()));
         std::fs::write(&rule, "title: b\nlogsource: {product: windows}\n").expect("write");
-        let after = key(&digests(&selection));
+        let after = key(&digests(&selection, None));
         assert_ne!(before, after);
         assert_eq!(after, key(&read(&selection).digests()));
     }

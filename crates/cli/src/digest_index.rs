@@ -1,0 +1,280 @@
+//! The digests of rule files, remembered by file status: a hunt whose rules are in the
+//! compiled-rule cache needs only each file's digest for the cache key, and reading the 2,407
+//! Windows rules to hash them (an open, a read and a close each, into fresh memory) was a
+//! fifth of such a hunt's start-up. A file whose status (device, inode, size, modification
+//! and change times) is the one recorded with its digest is not read again; any write to a
+//! file changes its change time, which no user can set.
+//!
+//! A change made within the file system's timestamp granularity of the moment a digest was
+//! taken could leave the status as it was (the "racy git" problem). So only files last
+//! changed at least [`SETTLED`] before the run that hashed them began are recorded; newer
+//! ones are read again until they have settled.
+//!
+//! The index is one file in the cache folder (`rule-digests.bin`): [`MAGIC`], the postcard
+//! encoding of its entries, and an xxh3-64 checksum of both. A missing, damaged or foreign
+//! file is an empty index. It is written beside its final name and renamed into place.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use xxhash_rust::xxh3::xxh3_64;
+
+const FILE_NAME: &str = "rule-digests.bin";
+const MAGIC: &[u8; 16] = b"sigrun-digests\x00\x01";
+/// How long before a run a file must have last changed for its digest to be recorded.
+const SETTLED: Duration = Duration::from_secs(2);
+/// The most entries kept: this run's, then earlier runs' (other rule folders).
+const MAX_ENTRIES: usize = 50_000;
+/// The largest index file read back.
+const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// What identifies a file's content without reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    /// The status of the file at `path` (`None` where it cannot be read, or on a platform
+    /// without inodes and change times: the file is then always read).
+    pub fn of(path: &Path) -> Option<Stamp> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path).ok()?;
+            Some(Stamp {
+                device: m.dev(),
+                inode: m.ino(),
+                len: m.len(),
+                modified: (m.mtime(), m.mtime_nsec()),
+                changed: (m.ctime(), m.ctime_nsec()),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
+    /// Whether the file last changed at least [`SETTLED`] before `started`.
+    fn settled_before(&self, started: SystemTime) -> bool {
+        let Some(limit) = started
+            .checked_sub(SETTLED)
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        else {
+            return false;
+        };
+        let limit = (limit.as_secs() as i64, i64::from(limit.subsec_nanos()));
+        self.modified < limit && self.changed < limit
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    /// The path's bytes as the operating system gave them.
+    path: Vec<u8>,
+    stamp: Stamp,
+    digest: u128,
+}
+
+/// The remembered digests, and those this run took.
+pub struct DigestIndex {
+    file: PathBuf,
+    started: SystemTime,
+    known: HashMap<PathBuf, (Stamp, u128)>,
+    /// Entries from the file, in its order (written back after this run's).
+    earlier: Vec<Entry>,
+}
+
+impl DigestIndex {
+    /// The index kept in `folder` (an empty one when there is none that reads back whole).
+    pub fn open(folder: &Path) -> DigestIndex {
+        DigestIndex::open_at(folder, SystemTime::now())
+    }
+
+    /// As [`DigestIndex::open`], for a run that began at `started`.
+    fn open_at(folder: &Path, started: SystemTime) -> DigestIndex {
+        let file = folder.join(FILE_NAME);
+        let earlier = read_entries(&file).unwrap_or_default();
+        let known = earlier
+            .iter()
+            .filter_map(|e| Some((path_of(&e.path)?, (e.stamp, e.digest))))
+            .collect();
+        DigestIndex {
+            file,
+            started,
+            known,
+            earlier,
+        }
+    }
+
+    /// The remembered digest of the file at `path`, if its status is still `stamp`.
+    pub fn get(&self, path: &Path, stamp: Stamp) -> Option<u128> {
+        match self.known.get(path) {
+            Some(&(known, digest)) if known == stamp => Some(digest),
+            _ => None,
+        }
+    }
+
+    /// Writes back the digests this run has (`taken`: each file's path, status before it was
+    /// read, and digest), unless they are all remembered already. Best effort: an index that
+    /// cannot be written only costs the next run its reading.
+    pub fn save(self, taken: &[(&Path, Stamp, u128)]) {
+        let settled: Vec<&(&Path, Stamp, u128)> = taken
+            .iter()
+            .filter(|(_, stamp, _)| stamp.settled_before(self.started))
+            .collect();
+        // Files not settled yet are not remembered either way.
+        let nothing_new = settled
+            .iter()
+            .all(|(path, stamp, digest)| self.get(path, *stamp) == Some(*digest));
+        if nothing_new {
+            return;
+        }
+        let mut entries: Vec<Entry> = settled
+            .iter()
+            .map(|(path, stamp, digest)| Entry {
+                path: path.as_os_str().as_encoded_bytes().to_vec(),
+                stamp: *stamp,
+                digest: *digest,
+            })
+            .collect();
+        let ours: std::collections::HashSet<&[u8]> = taken
+            .iter()
+            .map(|(path, _, _)| path.as_os_str().as_encoded_bytes())
+            .collect();
+        let room = MAX_ENTRIES.saturating_sub(entries.len());
+        let kept: Vec<Entry> = self
+            .earlier
+            .into_iter()
+            .filter(|e| !ours.contains(e.path.as_slice()))
+            .take(room)
+            .collect();
+        entries.extend(kept);
+        let Ok(mut bytes) = postcard::to_extend(&entries, MAGIC.to_vec()) else {
+            return;
+        };
+        let checksum = xxh3_64(&bytes);
+        bytes.extend_from_slice(&checksum.to_le_bytes());
+        let _ = write_through_temporary(&self.file, &bytes);
+    }
+}
+
+fn read_entries(file: &Path) -> Option<Vec<Entry>> {
+    let bytes = sigrun_rule::loader::read_capped(file, MAX_FILE_BYTES).ok()?;
+    let body = bytes.strip_prefix(MAGIC.as_slice())?;
+    let (payload, checksum) = body.split_last_chunk::<8>()?;
+    if xxh3_64(&bytes[..bytes.len() - 8]) != u64::from_le_bytes(*checksum) {
+        return None;
+    }
+    postcard::from_bytes(payload).ok()
+}
+
+/// The path whose bytes an entry holds (`None` on a platform where paths are not bytes).
+fn path_of(bytes: &[u8]) -> Option<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Some(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+    }
+    #[cfg(not(unix))]
+    {
+        std::str::from_utf8(bytes).ok().map(PathBuf::from)
+    }
+}
+
+fn write_through_temporary(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = PathBuf::from(temporary);
+    let written =
+        std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A run that began `ahead` after now: files written by the test count as settled.
+    fn run_in(folder: &Path, ahead: u64) -> DigestIndex {
+        DigestIndex::open_at(folder, SystemTime::now() + Duration::from_secs(ahead))
+    }
+
+    #[test]
+    fn a_digest_is_remembered_while_the_file_keeps_its_status() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let cache = folder.path().join("cache");
+        let rule = folder.path().join("a.yml");
+        std::fs::write(&rule, "title: a\n").expect("write");
+        let stamp = Stamp::of(&rule).expect("stamp");
+        assert_eq!(stamp, Stamp::of(&rule).expect("stamp"));
+
+        let index = run_in(&cache, 10);
+        assert_eq!(index.get(&rule, stamp), None);
+        index.save(&[(&rule, stamp, 7)]);
+        let index = run_in(&cache, 10);
+        assert_eq!(index.get(&rule, stamp), Some(7));
+        // Another path, or the same path with another status: not known.
+        assert_eq!(index.get(&folder.path().join("b.yml"), stamp), None);
+
+        // Rewriting the file (even with the same length) changes its status.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&rule, "title: b\n").expect("write");
+        let changed = Stamp::of(&rule).expect("stamp");
+        assert_ne!(changed, stamp);
+        assert_eq!(index.get(&rule, changed), None);
+        index.save(&[(&rule, changed, 8)]);
+        assert_eq!(run_in(&cache, 10).get(&rule, changed), Some(8));
+    }
+
+    #[test]
+    fn files_changed_just_before_the_run_are_not_remembered() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let rule = folder.path().join("a.yml");
+        std::fs::write(&rule, "title: a\n").expect("write");
+        let stamp = Stamp::of(&rule).expect("stamp");
+        // The run began now: the file changed less than SETTLED before it.
+        DigestIndex::open(folder.path()).save(&[(&rule, stamp, 7)]);
+        assert_eq!(run_in(folder.path(), 10).get(&rule, stamp), None);
+        assert!(!folder.path().join(FILE_NAME).exists());
+    }
+
+    #[test]
+    fn a_damaged_index_is_an_empty_one_and_earlier_entries_are_kept() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (folder.path().join("a.yml"), folder.path().join("b.yml"));
+        std::fs::write(&a, "a").expect("write");
+        std::fs::write(&b, "b").expect("write");
+        let (sa, sb) = (Stamp::of(&a).expect("a"), Stamp::of(&b).expect("b"));
+        run_in(folder.path(), 10).save(&[(&a, sa, 1)]);
+        // A run over other files keeps the first run's entries.
+        run_in(folder.path(), 10).save(&[(&b, sb, 2)]);
+        let index = run_in(folder.path(), 10);
+        assert_eq!((index.get(&a, sa), index.get(&b, sb)), (Some(1), Some(2)));
+
+        let file = folder.path().join(FILE_NAME);
+        let bytes = std::fs::read(&file).expect("index");
+        for damaged in [
+            bytes[..bytes.len() - 1].to_vec(),
+            [&bytes[..20], &[bytes[20] ^ 1], &bytes[21..]].concat(),
+            b"not an index".to_vec(),
+            Vec::new(),
+        ] {
+            std::fs::write(&file, &damaged).expect("write");
+            let index = run_in(folder.path(), 10);
+            assert_eq!((index.get(&a, sa), index.get(&b, sb)), (None, None));
+        }
+    }
+}
