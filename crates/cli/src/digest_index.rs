@@ -86,7 +86,8 @@ struct Entry {
 pub struct DigestIndex {
     file: PathBuf,
     started: SystemTime,
-    known: HashMap<PathBuf, (Stamp, u128)>,
+    /// By the path's bytes (hashing a `Path` parses its components: more than the `stat`).
+    known: HashMap<Box<[u8]>, (Stamp, u128), foldhash::fast::RandomState>,
     /// Entries from the file, in its order (written back after this run's).
     earlier: Vec<Entry>,
 }
@@ -103,7 +104,7 @@ impl DigestIndex {
         let earlier = read_entries(&file).unwrap_or_default();
         let known = earlier
             .iter()
-            .filter_map(|e| Some((path_of(&e.path)?, (e.stamp, e.digest))))
+            .map(|e| (e.path.as_slice().into(), (e.stamp, e.digest)))
             .collect();
         DigestIndex {
             file,
@@ -115,7 +116,7 @@ impl DigestIndex {
 
     /// The remembered digest of the file at `path`, if its status is still `stamp`.
     pub fn get(&self, path: &Path, stamp: Stamp) -> Option<u128> {
-        match self.known.get(path) {
+        match self.known.get(path.as_os_str().as_encoded_bytes()) {
             Some(&(known, digest)) if known == stamp => Some(digest),
             _ => None,
         }
@@ -173,19 +174,6 @@ fn read_entries(file: &Path) -> Option<Vec<Entry>> {
         return None;
     }
     postcard::from_bytes(payload).ok()
-}
-
-/// The path whose bytes an entry holds (`None` on a platform where paths are not bytes).
-fn path_of(bytes: &[u8]) -> Option<PathBuf> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        Some(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
-    }
-    #[cfg(not(unix))]
-    {
-        std::str::from_utf8(bytes).ok().map(PathBuf::from)
-    }
 }
 
 fn write_through_temporary(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
