@@ -357,6 +357,36 @@ pub struct Scratch {
     memo: ScanMemo,
     /// The atoms the value being scanned fires, for the memo.
     recorded: Vec<AtomId>,
+    /// The name table of the events whose names `names` holds ([`EventView::name_table`]).
+    names_table: u64,
+    /// Per name id of that table, once seen: what the engine reads of the name.
+    names: Vec<Option<NameUse>>,
+}
+
+/// What the engine reads of an event field name: the ranges of `name_targets` of the name
+/// itself and of the name with its spaces removed.
+#[derive(Clone, Copy)]
+struct NameUse {
+    exact: Option<(u32, u32)>,
+    spaced: Option<(u32, u32)>,
+}
+
+impl NameUse {
+    fn of(name: &str, names: &NameTable<(u32, u32)>, despaced: &mut String) -> NameUse {
+        // Sigma names fields as the log does with spaces removed (Defender's `Threat Name`
+        // is `ThreatName`); a name with spaces feeds both spellings.
+        let spaced = if has_space(name.as_bytes()) {
+            despaced.clear();
+            despaced.extend(name.chars().filter(|&c| c != ' '));
+            names.get(despaced.as_str())
+        } else {
+            None
+        };
+        NameUse {
+            exact: names.get(name),
+            spaced,
+        }
+    }
 }
 
 impl Scratch {
@@ -377,6 +407,8 @@ impl Scratch {
         self.scanned = vec![0; engine.p.fields.len()];
         self.keywords_scanned = 0;
         self.queued = vec![0; engine.p.variants.len()];
+        // What names resolve to depends on the engine.
+        self.names.clear();
     }
 
     fn begin(&mut self, engine: &Engine) {
@@ -409,16 +441,29 @@ impl Scratch {
         let names = &engine.p.names;
         let name_targets = &engine.p.name_targets;
         let despaced = &mut self.despaced;
-        event.for_each_field(&mut |name, value| {
-            let exact = names.get(name);
-            // Sigma names fields as the log does with spaces removed (Defender's `Threat Name`
-            // is `ThreatName`); a name with spaces feeds both spellings.
-            let spaced = if has_space(name.as_bytes()) {
-                despaced.clear();
-                despaced.extend(name.chars().filter(|&c| c != ' '));
-                names.get(despaced.as_str())
-            } else {
-                None
+        let table = event.name_table();
+        if table != self.names_table {
+            self.names.clear();
+            self.names_table = table;
+        }
+        let known = &mut self.names;
+        event.for_each_field_with_id(&mut |name, id, value| {
+            let NameUse { exact, spaced } = match id {
+                Some(id) if table != 0 => {
+                    let id = id as usize;
+                    match known.get(id) {
+                        Some(Some(known)) => *known,
+                        _ => {
+                            let used = NameUse::of(name, names, despaced);
+                            if id >= known.len() {
+                                known.resize(id + 1, None);
+                            }
+                            known[id] = Some(used);
+                            used
+                        }
+                    }
+                }
+                _ => NameUse::of(name, names, despaced),
             };
             if exact.is_none() && spaced.is_none() && !collect_all {
                 return;

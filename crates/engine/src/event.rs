@@ -51,6 +51,20 @@ pub trait EventView {
     fn channel(&self) -> Option<&str>;
     /// Calls `f` once per `(name, value)` pair, in document order.
     fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>));
+    /// [`EventView::for_each_field`] with each name's id in the event's name table
+    /// ([`EventView::name_table`]) where it has one. The engine remembers what it made of a
+    /// name by its id, instead of looking the name up in every event.
+    fn for_each_field_with_id<'s>(
+        &'s self,
+        f: &mut dyn FnMut(&'s str, Option<u32>, FieldValue<'s>),
+    ) {
+        self.for_each_field(&mut |name, value| f(name, None, value))
+    }
+    /// Which table the name ids come from: within one table an id always names the same
+    /// name, and no two tables have the same number. 0: no ids.
+    fn name_table(&self) -> u64 {
+        0
+    }
     /// A text that holds every value's text (anything else may be in it too), when the event
     /// has one at hand: a keyword the text lacks is in no value, which one search tells.
     fn all_text(&self) -> Option<&str> {
@@ -71,6 +85,17 @@ impl<T: EventView + ?Sized> EventView for &T {
         (**self).for_each_field(f)
     }
 
+    fn for_each_field_with_id<'s>(
+        &'s self,
+        f: &mut dyn FnMut(&'s str, Option<u32>, FieldValue<'s>),
+    ) {
+        (**self).for_each_field_with_id(f)
+    }
+
+    fn name_table(&self) -> u64 {
+        (**self).name_table()
+    }
+
     fn all_text(&self) -> Option<&str> {
         (**self).all_text()
     }
@@ -88,19 +113,36 @@ impl EventView for sigrun_logs::Event<'_> {
 
     fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>)) {
         for (name, value) in self.fields() {
-            let kind = match value.kind() {
-                sigrun_logs::ValueKind::String => ValueKind::String,
-                sigrun_logs::ValueKind::Number => ValueKind::Number,
-                sigrun_logs::ValueKind::Bool => ValueKind::Bool,
-                sigrun_logs::ValueKind::Null => ValueKind::Null,
-            };
-            f(name, FieldValue::new(kind, value.text()));
+            f(name, field_value(value));
         }
+    }
+
+    fn for_each_field_with_id<'s>(
+        &'s self,
+        f: &mut dyn FnMut(&'s str, Option<u32>, FieldValue<'s>),
+    ) {
+        for (name, id, value) in self.fields_with_ids() {
+            f(name, id, field_value(value));
+        }
+    }
+
+    fn name_table(&self) -> u64 {
+        sigrun_logs::Event::name_table(self)
     }
 
     fn all_text(&self) -> Option<&str> {
         Some(self.text())
     }
+}
+
+fn field_value(value: sigrun_logs::Value<'_>) -> FieldValue<'_> {
+    let kind = match value.kind() {
+        sigrun_logs::ValueKind::String => ValueKind::String,
+        sigrun_logs::ValueKind::Number => ValueKind::Number,
+        sigrun_logs::ValueKind::Bool => ValueKind::Bool,
+        sigrun_logs::ValueKind::Null => ValueKind::Null,
+    };
+    FieldValue::new(kind, value.text())
 }
 
 /// An owned event built field by field: for tests, examples and `explain` on hand-made input.

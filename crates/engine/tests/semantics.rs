@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use sigrun_engine::{
-    CompileOptions, Engine, MemoryEvent, PlaceholderPolicy, ProblemKind, Scratch, ValueKind,
+    CompileOptions, Engine, EventView, FieldValue, MemoryEvent, PlaceholderPolicy, ProblemKind,
+    Scratch, ValueKind,
 };
 use sigrun_pipeline::Pipeline;
 
@@ -876,4 +877,73 @@ fn a_scratch_used_with_another_engine_forgets_the_first() {
     assert_eq!(count(&a, &mut scratch), 1);
     assert_eq!(count(&b, &mut scratch), 0);
     assert_eq!(count(&a, &mut scratch), 1);
+}
+
+/// An event whose field names carry ids of a name table, as EVTX events do.
+struct IdEvent {
+    table: u64,
+    fields: Vec<(&'static str, u32, &'static str)>,
+}
+
+impl EventView for IdEvent {
+    fn event_id(&self) -> Option<u32> {
+        Some(1)
+    }
+
+    fn channel(&self) -> Option<&str> {
+        Some("Microsoft-Windows-Sysmon/Operational")
+    }
+
+    fn for_each_field<'s>(&'s self, f: &mut dyn FnMut(&'s str, FieldValue<'s>)) {
+        self.for_each_field_with_id(&mut |name, _, value| f(name, value));
+    }
+
+    fn for_each_field_with_id<'s>(
+        &'s self,
+        f: &mut dyn FnMut(&'s str, Option<u32>, FieldValue<'s>),
+    ) {
+        for (name, id, value) in &self.fields {
+            f(name, Some(*id), FieldValue::string(value));
+        }
+    }
+
+    fn name_table(&self) -> u64 {
+        self.table
+    }
+}
+
+#[test]
+fn name_ids_are_remembered_per_table_and_never_across_tables() {
+    let set = rule_set(&[&process_rule(
+        "    sel:\n        Image|endswith: '\\cmd.exe'\n        CommandLine|contains: whoami\n    condition: sel\n",
+    )]);
+    let (engine, problems) = compile(&set, windows());
+    assert!(problems.is_empty());
+    let mut scratch = engine.new_scratch();
+    let mut matches = |event: &IdEvent| engine.matching_rules(event, &mut scratch);
+    let event = |table, fields| IdEvent { table, fields };
+    let hit = [
+        ("Image", 0, "C:\\cmd.exe"),
+        ("CommandLine", 1, "cmd /c whoami"),
+    ];
+    assert_eq!(matches(&event(7, hit.to_vec())), [0]);
+    // Table 8 gives the ids to other names: what table 7's ids meant does not carry over.
+    let swapped = [
+        ("CommandLine", 0, "C:\\cmd.exe"),
+        ("Image", 1, "cmd /c whoami"),
+    ];
+    assert!(matches(&event(8, swapped.to_vec())).is_empty());
+    let right = [
+        ("CommandLine", 0, "cmd /c whoami"),
+        ("Image", 1, "C:\\cmd.exe"),
+    ];
+    assert_eq!(matches(&event(8, right.to_vec())), [0]);
+    // Back to table 7, and to events without a table (0: ids are not read).
+    assert_eq!(matches(&event(7, hit.to_vec())), [0]);
+    assert!(matches(&event(0, swapped.to_vec())).is_empty());
+    assert_eq!(matches(&event(0, right.to_vec())), [0]);
+    // A name with spaces feeds its spaceless spelling too, through its id as well.
+    let spaced = [("Image", 0, "C:\\cmd.exe"), ("Command Line", 2, "whoami")];
+    assert_eq!(matches(&event(7, spaced.to_vec())), [0]);
+    assert_eq!(matches(&event(7, spaced.to_vec())), [0]);
 }

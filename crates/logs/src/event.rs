@@ -112,9 +112,15 @@ pub(crate) struct Entry {
     /// Cheap pre-filter for name lookups: length, first and last byte of the name.
     pub(crate) name_key: u32,
     pub(crate) name: Span,
+    /// The name's id in the reader's [`crate::names::NameIds`] ([`EventBuf::name_table`]),
+    /// or [`NO_NAME_ID`] (names of JSON input and of header aliases).
+    pub(crate) name_id: u32,
     pub(crate) value: Span,
     pub(crate) kind: ValueKind,
 }
+
+/// The [`Entry::name_id`] of a name without one.
+pub(crate) const NO_NAME_ID: u32 = u32::MAX;
 
 /// The key that [`Entry::name_key`] holds for `name`: a lookup compares it before any bytes, so a
 /// scan over an event's entries rejects almost every other name in one integer comparison.
@@ -154,6 +160,8 @@ pub struct EventBuf {
     pub(crate) scratch: String,
     pub(crate) location: Location,
     pub(crate) recovered: bool,
+    /// The table the entries' name ids come from (0: they have none).
+    pub(crate) name_table: u64,
 }
 
 impl Default for EventBuf {
@@ -174,6 +182,7 @@ impl EventBuf {
             scratch: String::new(),
             location: Location::Source,
             recovered: false,
+            name_table: 0,
         }
     }
 
@@ -185,6 +194,7 @@ impl EventBuf {
         self.header = Header::default();
         self.location = Location::Source;
         self.recovered = false;
+        self.name_table = 0;
     }
 
     /// View the flattened event; `raw` is the JSON text it was flattened from.
@@ -274,6 +284,23 @@ impl<'a> Event<'a> {
             entries: self.buf.entries.iter(),
             text: &self.buf.text,
         }
+    }
+
+    /// [`Event::fields`] with each name's id in the event's name table
+    /// ([`Event::name_table`]), where it has one: a reader gives the same name the same id in
+    /// every event it reads with the same table, so a consumer can remember what it made of a
+    /// name by its id instead of looking the name up again.
+    pub fn fields_with_ids(&self) -> FieldsWithIds<'a> {
+        FieldsWithIds {
+            entries: self.buf.entries.iter(),
+            text: &self.buf.text,
+        }
+    }
+
+    /// Which table the name ids of [`Event::fields_with_ids`] come from: ids from tables with
+    /// the same number name the same names. 0 when the event has no ids (JSON input).
+    pub fn name_table(&self) -> u64 {
+        self.buf.name_table
     }
 
     /// The text every name and value of [`Event::fields`] is a slice of: a string that does not
@@ -401,3 +428,30 @@ impl<'a> Iterator for Fields<'a> {
 }
 
 impl ExactSizeIterator for Fields<'_> {}
+
+/// Every `(name, name id, value)` of an [`Event`] (see [`Event::fields_with_ids`]).
+#[derive(Clone)]
+pub struct FieldsWithIds<'a> {
+    entries: std::slice::Iter<'a, Entry>,
+    text: &'a str,
+}
+
+impl<'a> Iterator for FieldsWithIds<'a> {
+    type Item = (&'a str, Option<u32>, Value<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.entries.next()?;
+        Some((
+            entry.name.get(self.text),
+            (entry.name_id != NO_NAME_ID).then_some(entry.name_id),
+            Value::new(entry.kind, entry.value.get(self.text)),
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for FieldsWithIds<'_> {}

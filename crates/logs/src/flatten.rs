@@ -20,7 +20,7 @@
 
 use std::ops::Range;
 
-use crate::event::{Entry, EventBuf, Span, name_key};
+use crate::event::{Entry, EventBuf, NO_NAME_ID, Span, name_key};
 use crate::json::{self, Fail, JsonError, MAX_DEPTH, Result};
 use crate::{Layout, LayoutChoice, ValueKind};
 
@@ -247,6 +247,7 @@ impl Flattener<'_, '_> {
         self.buf.entries.push(Entry {
             name_key: key,
             name,
+            name_id: NO_NAME_ID,
             value,
             kind,
         });

@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use crate::Layout;
-use crate::event::{Entry, EventBuf, Header, Span, name_key};
+use crate::event::{Entry, EventBuf, Header, NO_NAME_ID, Span, name_key};
 
 #[derive(Clone, Copy)]
 enum Slot {
@@ -119,6 +119,7 @@ fn add_alias(buf: &mut EventBuf, name: &str, value: Span, kind: crate::ValueKind
     buf.entries.push(Entry {
         name_key: name_key(name),
         name: name_span,
+        name_id: NO_NAME_ID,
         value,
         kind,
     });

@@ -31,13 +31,16 @@ mod evtx;
 mod flatten;
 mod header;
 mod json;
+mod names;
 mod problem;
 mod read;
 mod source;
 mod template;
 mod text;
 
-pub use event::{Event, EventBuf, Fields, Layout, LayoutChoice, Value, ValueKind, Values};
+pub use event::{
+    Event, EventBuf, Fields, FieldsWithIds, Layout, LayoutChoice, Value, ValueKind, Values,
+};
 pub use json::JsonError;
 pub use problem::{Location, ProblemKind, ReadError, ReadProblem, UnitStats};
 pub use read::{ReadOptions, ReadScratch, read_json_bytes, read_unit};

@@ -32,7 +32,8 @@ use evtx::EvtxRecord;
 use evtx::binxml::BinXmlTemplateValues;
 use evtx::binxml::value_variant::BinXmlValue;
 
-use crate::event::{Entry, EventBuf, Span, name_key};
+use crate::event::{Entry, EventBuf, NO_NAME_ID, Span, name_key};
+use crate::names::NameIds;
 use crate::{Layout, ValueKind};
 
 /// Shapes are looked up once per record (by offset) and once per new definition (by its
@@ -75,6 +76,8 @@ pub(crate) struct Shape {
 struct Field {
     name: Box<str>,
     key: u32,
+    /// The name's id in the [`Shapes`]' table (given when the shape is kept there).
+    id: u32,
     value: Source,
     /// Substitutions that leave the field out when they are NULL (the DependencyIds of its
     /// element and that element's ancestors).
@@ -89,6 +92,7 @@ impl Field {
         buf.entries.push(Entry {
             name_key: self.key,
             name,
+            name_id: self.id,
             value,
             kind,
         });
@@ -141,6 +145,8 @@ pub(crate) struct Shapes {
     /// Bytes the known definitions hold; none are added past [`MAX_KNOWN_BYTES`].
     known_bytes: usize,
     hasher: RandomState,
+    /// The ids of the shapes' field names.
+    names: NameIds,
 }
 
 /// The names a definition referenced outside itself: offset and stored entry (character count
@@ -163,6 +169,15 @@ impl Shapes {
     /// Forget the current chunk's definitions (the next chunk's offsets mean other ones).
     pub(crate) fn next_chunk(&mut self) {
         self.chunk.clear();
+    }
+
+    /// Called before each record: a full name table starts again, and with it every shape
+    /// (theirs are ids of the old table). Never within a record, whose own and nested shapes
+    /// must name fields from one table.
+    fn begin_record(&mut self) {
+        if self.names.is_full() {
+            *self = Shapes::default();
+        }
     }
 
     fn get(&mut self, chunk: &[u8], offset: u32, role: Role) -> Result<Arc<Shape>, Declined> {
@@ -194,7 +209,12 @@ impl Shapes {
             return known.shape.clone();
         }
         let (shape, names) = Shape::read(chunk, offset, role)?;
-        let shape = shape.map(Arc::new);
+        let shape = shape.map(|mut shape| {
+            for field in &mut shape.fields {
+                field.id = self.names.id(&field.name);
+            }
+            Arc::new(shape)
+        });
         let size = body.len() + names.iter().map(|(_, e)| e.len() + 16).sum::<usize>();
         if self.known_bytes + size <= MAX_KNOWN_BYTES {
             self.known_bytes += size;
@@ -309,10 +329,12 @@ fn fill_with<'c>(
     buf: &mut EventBuf,
     instance_at: &mut dyn FnMut(u64, usize) -> Result<Instance<'c>, Declined>,
 ) -> Result<Filled, Declined> {
+    shapes.begin_record();
     let own = instance_at(offset, len)?;
     let shape = shapes.get(chunk, own.def_offset, Role::Record)?;
     buf.clear();
     buf.layout = Layout::WindowsNested;
+    buf.name_table = shapes.names.table();
     let mut system = 0..0;
     let mut nested_shape = None;
     shape.fill(&own.values, buf, &mut system, &mut |bytes, buf| {
@@ -1034,6 +1056,7 @@ impl Compiler {
         self.fields.push(Field {
             name: name.into_boxed_str(),
             key,
+            id: NO_NAME_ID,
             value,
             dependencies: self.dependencies.clone().into_boxed_slice(),
         });

@@ -1073,3 +1073,69 @@ fn json_plans_decline_repeated_member_names() {
     d.end();
     assert!(JsonPlan::nested(&root(&d.finish())).is_some());
 }
+
+#[test]
+fn shapes_give_a_field_name_one_id_and_start_a_new_table_when_full() {
+    let mut shapes = Shapes::default();
+    let ids = |shape: &Shape| -> Vec<(String, u32)> {
+        shape
+            .fields
+            .iter()
+            .map(|f| (f.name.to_string(), f.id))
+            .collect()
+    };
+    let alpha = with_name_outside("Alpha");
+    let first = shapes.get(&alpha, 0, Role::Record).expect("shape");
+    assert_eq!(ids(&first), [("Alpha".to_string(), 0)]);
+    shapes.next_chunk();
+    let beta = with_name_outside("Beta");
+    let second = shapes.get(&beta, 0, Role::Record).expect("shape");
+    assert_eq!(ids(&second), [("Beta".to_string(), 1)]);
+    // Another definition with a field named `Alpha`: the same id.
+    let mut nested = Definition::new();
+    nested.open("EventData", false, None).close_start();
+    nested.data("Beta", 0, None);
+    nested.data("Alpha", 1, None);
+    nested.end();
+    shapes.next_chunk();
+    let third = shapes
+        .get(&nested.finish(), 0, Role::EventChild)
+        .expect("shape");
+    assert_eq!(
+        ids(&third),
+        [("Beta".to_string(), 1), ("Alpha".to_string(), 0)]
+    );
+
+    // Filled events carry the ids and their table.
+    let mut buf = EventBuf::new();
+    buf.name_table = shapes.names.table();
+    third
+        .fill(
+            &subs(&[string(&utf16("b")), string(&utf16("a"))]),
+            &mut buf,
+            &mut (0..0),
+            &mut |_, _| Err(Declined),
+        )
+        .expect("filled");
+    let event = buf.event(b"");
+    let filled: Vec<_> = event
+        .fields_with_ids()
+        .map(|(n, id, v)| format!("{n}#{id:?}={}", v.text()))
+        .collect();
+    assert_eq!(filled, ["Beta#Some(1)=b", "Alpha#Some(0)=a"]);
+    assert_eq!(event.name_table(), shapes.names.table());
+
+    // A full table is started again before a record, with every shape forgotten.
+    let table = shapes.names.table();
+    for n in 0.. {
+        if shapes.names.is_full() {
+            break;
+        }
+        shapes.names.id(&format!("name{n}"));
+    }
+    shapes.begin_record();
+    assert_ne!(shapes.names.table(), table);
+    let again = shapes.get(&beta, 0, Role::Record).expect("shape");
+    assert!(!Arc::ptr_eq(&again, &second));
+    assert_eq!(ids(&again), [("Beta".to_string(), 0)]);
+}
