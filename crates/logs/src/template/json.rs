@@ -549,11 +549,30 @@ fn scalar(value: &Sub<'_>, out: &mut Vec<u8>, text: &mut String) -> Result<(), D
 
 /// Append `text` JSON-escaped as `evtx` escapes strings: quote, backslash and the C0 controls
 /// (`\n`, `\r`, `\t`, `\b`, `\f`, the others `\u00XX` in upper case); everything else as it is.
+/// Runs without such bytes are copied whole, found through a table (a `match` per byte was a
+/// tenth of writing an alert's event).
 pub(super) fn escape(text: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    /// Whether a byte is escaped.
+    static ESCAPED: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 0x20 {
+            table[byte] = true;
+            byte += 1;
+        }
+        table[b'"' as usize] = true;
+        table[b'\\' as usize] = true;
+        table
+    };
     let bytes = text.as_bytes();
+    out.reserve(bytes.len());
     let mut start = 0;
     for (at, &byte) in bytes.iter().enumerate() {
+        if !ESCAPED[usize::from(byte)] {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..at]);
         let escaped: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -562,7 +581,7 @@ pub(super) fn escape(text: &str, out: &mut Vec<u8>) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0x00..=0x1f => &[
+            _ => &[
                 b'\\',
                 b'u',
                 b'0',
@@ -570,9 +589,7 @@ pub(super) fn escape(text: &str, out: &mut Vec<u8>) {
                 HEX[usize::from(byte >> 4)],
                 HEX[usize::from(byte & 0x0f)],
             ],
-            _ => continue,
         };
-        out.extend_from_slice(&bytes[start..at]);
         out.extend_from_slice(escaped);
         start = at + 1;
     }
