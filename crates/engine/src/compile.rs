@@ -3,7 +3,7 @@
 
 use crate::atoms::{AtomField, AtomId, AtomTable, ScanKind};
 use crate::dispatch::{DispatchTable, Key, Selector, compile_selector};
-use crate::engine::{Bucket, Engine, EngineStats, Variant};
+use crate::engine::{Bucket, Engine, EngineStats, PoolEntry, Variant};
 use crate::fx::FxMap;
 use crate::lower::{Lowerer, PlaceholderPolicy};
 use crate::problem::{CompileProblem, ProblemKind};
@@ -239,8 +239,8 @@ fn assemble(
         let root = p.tree.emit(&mut nodes, &mut kids);
         let mut evaluated = Vec::new();
         collect_atoms(&p.tree, &atoms, &mut evaluated);
-        if let Trigger::AnyOf(set) = &p.trigger {
-            evaluated.extend(set.iter().copied());
+        if let Trigger::AllOf(sets) = &p.trigger {
+            evaluated.extend(sets.iter().flatten().copied());
         } else {
             stats.untriggered_variants += 1;
         }
@@ -414,7 +414,7 @@ fn build_bucket(
     keyword_scan: Option<u32>,
 ) -> Bucket {
     let mut always = Vec::new();
-    let mut by_atom: FxMap<AtomId, Vec<u32>> = FxMap::default();
+    let mut by_atom: FxMap<AtomId, Vec<PoolEntry>> = FxMap::default();
     let mut scan_fields = Vec::new();
     let mut scan_keywords = false;
     let mut collect_all = false;
@@ -423,25 +423,33 @@ fn build_bucket(
         let p = &pending[v as usize];
         collect_all |= keyword_atoms[v as usize].any;
         keywords_need_values |= keyword_atoms[v as usize].needs_values;
-        match &p.trigger {
-            Trigger::AnyOf(set) => {
-                let scannable = set.iter().all(|&a| match atoms[a as usize].field {
-                    AtomField::Field(f) => scans[f as usize].is_some(),
-                    AtomField::Keyword => keyword_scan.is_some(),
-                });
-                if !scannable {
-                    always.push(v);
-                    continue;
-                }
-                for &a in set {
-                    by_atom.entry(a).or_default().push(v);
-                    match atoms[a as usize].field {
-                        AtomField::Field(f) => scan_fields.push(f),
-                        AtomField::Keyword => scan_keywords = true,
-                    }
+        // The sets whose every atom a scan of this bucket answers; a variant with none is
+        // evaluated for every event.
+        let sets: Vec<&Vec<AtomId>> = match &p.trigger {
+            Trigger::AllOf(sets) => sets
+                .iter()
+                .filter(|set| {
+                    set.iter().all(|&a| match atoms[a as usize].field {
+                        AtomField::Field(f) => scans[f as usize].is_some(),
+                        AtomField::Keyword => keyword_scan.is_some(),
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if sets.is_empty() {
+            always.push(v);
+            continue;
+        }
+        for (index, set) in sets.iter().enumerate() {
+            let entry = PoolEntry::new(v, index, sets.len());
+            for &a in set.iter() {
+                by_atom.entry(a).or_default().push(entry);
+                match atoms[a as usize].field {
+                    AtomField::Field(f) => scan_fields.push(f),
+                    AtomField::Keyword => scan_keywords = true,
                 }
             }
-            _ => always.push(v),
         }
     }
     scan_fields.sort_unstable();

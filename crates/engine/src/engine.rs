@@ -77,10 +77,10 @@ pub(crate) struct Bucket {
     pub members: usize,
     /// Variants without triggers, sorted.
     pub always: Box<[u32]>,
-    /// Trigger atom → range of `pool` (sorted variant ids).
+    /// Trigger atom → range of `pool` (sorted by variant).
     #[serde(with = "crate::fx::sorted")]
     pub triggers: FxMap<AtomId, (u32, u32)>,
-    pub pool: Box<[u32]>,
+    pub pool: Box<[PoolEntry]>,
     /// Fields to scan: those of the trigger atoms.
     pub scan_fields: Box<[FieldId]>,
     /// The keyword scan to run over every value (index into `keyword_scans`), when the
@@ -91,6 +91,37 @@ pub(crate) struct Bucket {
     /// Some keyword atom is evaluated over every value even when the keyword scan fires
     /// nothing; otherwise, an event the scan's gate turns away keeps only the named fields.
     pub keywords_need_values: bool,
+}
+
+/// A variant behind a trigger atom: the variant, which of its trigger sets holds the atom, and
+/// whether it has two (it is evaluated once each has fired; see [`crate::tree::Trigger`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct PoolEntry(u32);
+
+impl PoolEntry {
+    /// The most variants an engine may have (two bits of an entry are the set's).
+    pub const MAX_VARIANTS: usize = 1 << 30;
+
+    /// The entry of `variant`'s set `set` (0 or 1) of `sets` (1 or 2).
+    pub fn new(variant: u32, set: usize, sets: usize) -> PoolEntry {
+        debug_assert!((variant as usize) < Self::MAX_VARIANTS && set < sets && sets <= 2);
+        PoolEntry(variant << 2 | (set as u32 & 1) << 1 | u32::from(sets > 1))
+    }
+
+    pub fn variant(self) -> u32 {
+        self.0 >> 2
+    }
+
+    /// The set's bit in the variant's mark.
+    fn set_bit(self) -> u32 {
+        1 << ((self.0 >> 1) & 1)
+    }
+
+    /// The mark of a variant whose every set fired.
+    fn all_sets(self) -> u32 {
+        if self.0 & 1 == 1 { 0b11 } else { 0b01 }
+    }
 }
 
 /// The part of an atom that answers it in most events: a scanned field that did not fire
@@ -344,7 +375,7 @@ pub struct Scratch {
     /// Per field: the epoch in which its values were scanned.
     scanned: Vec<u32>,
     keywords_scanned: u32,
-    /// Per variant: the epoch in which it was queued.
+    /// Per variant: `epoch << 2 | sets`, the trigger sets that fired in that epoch.
     queued: Vec<u32>,
     fired: Vec<AtomId>,
     queue: Vec<u32>,
@@ -582,16 +613,21 @@ impl Scratch {
         }
     }
 
-    /// The variants whose trigger fired, sorted.
+    /// The variants each of whose trigger sets fired, sorted.
     fn enqueue(&mut self, bucket: &Bucket) {
         let epoch = self.epoch;
         for &atom in &self.fired {
             if let Some(&(start, len)) = bucket.triggers.get(&atom) {
-                for &variant in &bucket.pool[start as usize..(start + len) as usize] {
-                    let queued = &mut self.queued[variant as usize];
-                    if *queued != epoch {
-                        *queued = epoch;
-                        self.queue.push(variant);
+                for &entry in &bucket.pool[start as usize..(start + len) as usize] {
+                    let mark = &mut self.queued[entry.variant() as usize];
+                    let fired = if *mark >> 2 == epoch { *mark & 0b11 } else { 0 };
+                    if fired & entry.set_bit() != 0 {
+                        continue;
+                    }
+                    let fired = fired | entry.set_bit();
+                    *mark = epoch << 2 | fired;
+                    if fired == entry.all_sets() {
+                        self.queue.push(entry.variant());
                     }
                 }
             }

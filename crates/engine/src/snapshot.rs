@@ -18,6 +18,8 @@
 use crate::atoms::{AtomField, AtomId};
 use crate::compile::CompileOptions;
 use crate::dispatch::Selector;
+#[cfg(test)]
+use crate::engine::PoolEntry;
 use crate::engine::{AtomHead, Engine, Parts};
 use crate::matcher::Matcher;
 use crate::problem::CompileProblem;
@@ -291,7 +293,7 @@ fn check(parts: &Parts) -> Result<(), String> {
     for bucket in &parts.buckets {
         let variant = |v: &u32| (*v as usize) < variants;
         let ok = bucket.always.iter().all(variant)
-            && bucket.pool.iter().all(variant)
+            && bucket.pool.iter().all(|e| variant(&e.variant()))
             && bucket
                 .triggers
                 .iter()
@@ -428,7 +430,7 @@ mod tests {
                     .iter_mut()
                     .find(|b| !b.pool.is_empty())
                     .expect("bucket");
-                bucket.pool = vec![p.variants.len() as u32].into();
+                bucket.pool = vec![PoolEntry::new(p.variants.len() as u32, 0, 1)].into();
             }),
             "a bucket out of bounds"
         );

@@ -101,56 +101,69 @@ impl Tree {
         }
     }
 
-    /// Atoms of which at least one is true whenever the tree is true.
+    /// What must hold whenever the tree is true: up to [`MAX_TRIGGER_SETS`] sets of atoms,
+    /// each with at least one atom true, the rarest first.
     pub fn trigger(&self, atoms: &[Atom]) -> Trigger {
+        match self.trigger_sets(atoms) {
+            Sets::Never => Trigger::Never,
+            Sets::Unknown => Trigger::Unknown,
+            Sets::Known(sets) => Trigger::AllOf(sets.into_iter().map(|(_, set)| set).collect()),
+        }
+    }
+
+    fn trigger_sets(&self, atoms: &[Atom]) -> Sets {
         match self {
-            Tree::Const(false) => Trigger::Never,
-            Tree::Const(true) | Tree::Not(_) => Trigger::Unknown,
+            Tree::Const(false) => Sets::Never,
+            Tree::Const(true) | Tree::Not(_) => Sets::Unknown,
             Tree::Atom(a) => {
                 let atom = &atoms[*a as usize];
-                if atom.scan == ScanKind::Exact {
-                    Trigger::AnyOf(vec![*a])
+                let set = if atom.scan == ScanKind::Exact {
+                    vec![*a]
                 } else if !atom.hints.is_empty() {
-                    Trigger::AnyOf(atom.hints.to_vec())
+                    atom.hints.to_vec()
                 } else {
-                    Trigger::Unknown
-                }
+                    return Sets::Unknown;
+                };
+                Sets::Known(vec![(set_score(&set, atoms), set)])
             }
+            // Every part's sets are necessary: the rarest of them all.
             Tree::And(items) => {
-                let mut best: Option<(f64, Vec<AtomId>)> = None;
+                let mut all: Vec<(f64, Vec<AtomId>)> = Vec::new();
                 for item in items {
-                    match item.trigger(atoms) {
-                        Trigger::Never => return Trigger::Never,
-                        Trigger::Unknown => {}
-                        Trigger::AnyOf(set) => {
-                            let score = set_score(&set, atoms);
-                            if best.as_ref().is_none_or(|(s, _)| score < *s) {
-                                best = Some((score, set));
-                            }
-                        }
+                    match item.trigger_sets(atoms) {
+                        Sets::Never => return Sets::Never,
+                        Sets::Unknown => {}
+                        Sets::Known(sets) => all.extend(sets),
                     }
                 }
-                best.map_or(Trigger::Unknown, |(_, set)| Trigger::AnyOf(set))
+                best_sets(all)
             }
+            // `(a1 and a2) or (b1 and b2)` needs `a1 or b1` and `a2 or b2`: the k-th sets of
+            // the branches joined, for as many sets as every branch has.
             Tree::Or(items) => {
-                let mut union: Vec<AtomId> = Vec::new();
-                let mut any = false;
+                let mut branches: Vec<Vec<(f64, Vec<AtomId>)>> = Vec::new();
                 for item in items {
-                    match item.trigger(atoms) {
-                        Trigger::Never => {}
-                        Trigger::Unknown => return Trigger::Unknown,
-                        Trigger::AnyOf(set) => {
-                            any = true;
-                            union.extend(set);
-                        }
+                    match item.trigger_sets(atoms) {
+                        Sets::Never => {}
+                        Sets::Unknown => return Sets::Unknown,
+                        Sets::Known(sets) => branches.push(sets),
                     }
                 }
-                if !any {
-                    return Trigger::Never;
-                }
-                union.sort_unstable();
-                union.dedup();
-                Trigger::AnyOf(union)
+                let Some(depth) = branches.iter().map(Vec::len).min() else {
+                    return Sets::Never;
+                };
+                let joined = (0..depth)
+                    .map(|k| {
+                        let mut union: Vec<AtomId> = branches
+                            .iter()
+                            .flat_map(|sets| sets[k].1.iter().copied())
+                            .collect();
+                        union.sort_unstable();
+                        union.dedup();
+                        (set_score(&union, atoms), union)
+                    })
+                    .collect();
+                best_sets(joined)
             }
         }
     }
@@ -178,13 +191,47 @@ impl Tree {
     }
 }
 
+/// How many necessary sets a trigger keeps: a variant is evaluated only when each has a
+/// fired atom. One set let through every event with a common value (a rule's
+/// `Company: Microsoft Corporation` beside its rare image names); a second catches most of
+/// those, and a third would add scanning more than it saves.
+pub const MAX_TRIGGER_SETS: usize = 2;
+
+/// Necessary sets with their scores, or why there are none.
+enum Sets {
+    Never,
+    Unknown,
+    Known(Vec<(f64, Vec<AtomId>)>),
+}
+
+/// The [`MAX_TRIGGER_SETS`] rarest distinct sets of `sets`, rarest first.
+fn best_sets(mut sets: Vec<(f64, Vec<AtomId>)>) -> Sets {
+    // Stable: equal scores keep the tree's order.
+    sets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut best: Vec<(f64, Vec<AtomId>)> = Vec::with_capacity(MAX_TRIGGER_SETS);
+    for set in sets {
+        if best.len() == MAX_TRIGGER_SETS {
+            break;
+        }
+        if !best.iter().any(|(_, kept)| *kept == set.1) {
+            best.push(set);
+        }
+    }
+    if best.is_empty() {
+        Sets::Unknown
+    } else {
+        Sets::Known(best)
+    }
+}
+
 /// What must hold before a variant can match.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Trigger {
     /// Nothing is known: evaluate the variant for every event it is dispatched.
     Unknown,
-    /// Evaluate only when one of these scan atoms fired.
-    AnyOf(Vec<AtomId>),
+    /// Evaluate only when each of these sets (one or two, the rarest first) has a fired scan
+    /// atom.
+    AllOf(Vec<Vec<AtomId>>),
     /// The variant can never match (e.g. every field it tests is unavailable in the source).
     Never,
 }
@@ -279,25 +326,48 @@ mod tests {
     }
 
     #[test]
-    fn triggers_pick_a_necessary_set() {
+    fn triggers_pick_the_rarest_necessary_sets() {
         let mut table = AtomTable::default();
         let f = AtomField::Field(table.field(&["F".to_string()]));
         let short = table.literal(f, Anchor::Contains, "ab");
         let long = table.literal(f, Anchor::Contains, "abcdefgh");
         let other = table.literal(f, Anchor::Suffix, ".exe");
+        let third = table.literal(f, Anchor::Contains, "a");
         let atoms = &table.atoms;
-        // and: the rarer (longer) literal is enough.
+        let all_of = |sets: &[&[AtomId]]| Trigger::AllOf(sets.iter().map(|s| s.to_vec()).collect());
+        // and: each part is necessary; the two rarer (longer) ones are kept, rarest first.
         let t = Tree::And(vec![a(short), a(long)]);
-        assert_eq!(t.trigger(atoms), Trigger::AnyOf(vec![long]));
+        assert_eq!(t.trigger(atoms), all_of(&[&[long], &[short]]));
+        let t = Tree::And(vec![a(third), a(short), a(long)]);
+        assert_eq!(t.trigger(atoms), all_of(&[&[long], &[short]]));
         // or: every branch must contribute.
         let t = Tree::Or(vec![a(short), a(other)]);
-        assert_eq!(t.trigger(atoms), Trigger::AnyOf(vec![short, other]));
+        assert_eq!(t.trigger(atoms), all_of(&[&[short, other]]));
+        // (long and short) or (other and third): (long or other) and (short or third).
+        let t = Tree::Or(vec![
+            Tree::And(vec![a(short), a(long)]),
+            Tree::And(vec![a(other), a(third)]),
+        ]);
+        assert_eq!(t.trigger(atoms), all_of(&[&[long, other], &[short, third]]));
+        // A branch with one set: one set.
+        let t = Tree::Or(vec![Tree::And(vec![a(short), a(long)]), a(other)]);
+        assert_eq!(t.trigger(atoms), all_of(&[&[long, other]]));
         // a negation gives nothing; an or with such a branch gives nothing.
         let t = Tree::Or(vec![a(short), Tree::Not(Box::new(a(other)))]);
         assert_eq!(t.trigger(atoms), Trigger::Unknown);
         // and with a negated part still has the positive part's trigger.
         let t = Tree::And(vec![Tree::Not(Box::new(a(other))), a(short)]);
-        assert_eq!(t.trigger(atoms), Trigger::AnyOf(vec![short]));
+        assert_eq!(t.trigger(atoms), all_of(&[&[short]]));
+        // The same set twice is kept once.
+        let t = Tree::And(vec![
+            Tree::Or(vec![a(short), a(other)]),
+            Tree::Or(vec![a(other), a(short)]),
+        ]);
+        assert_eq!(t.trigger(atoms), all_of(&[&[short, other]]));
         assert_eq!(Tree::Const(false).trigger(atoms), Trigger::Never);
+        assert_eq!(
+            Tree::And(vec![a(short), Tree::Const(false)]).trigger(atoms),
+            Trigger::Never
+        );
     }
 }
