@@ -139,7 +139,8 @@ impl Tree {
                 best_sets(all)
             }
             // `(a1 and a2) or (b1 and b2)` needs `a1 or b1` and `a2 or b2`: the k-th sets of
-            // the branches joined, for as many sets as every branch has.
+            // the branches joined, a branch with fewer sets giving its last one again
+            // (`(a1 and a2) or b` needs `a1 or b` and `a2 or b`).
             Tree::Or(items) => {
                 let mut branches: Vec<Vec<(f64, Vec<AtomId>)>> = Vec::new();
                 for item in items {
@@ -149,14 +150,14 @@ impl Tree {
                         Sets::Known(sets) => branches.push(sets),
                     }
                 }
-                let Some(depth) = branches.iter().map(Vec::len).min() else {
+                let Some(depth) = branches.iter().map(Vec::len).max() else {
                     return Sets::Never;
                 };
                 let joined = (0..depth)
                     .map(|k| {
                         let mut union: Vec<AtomId> = branches
                             .iter()
-                            .flat_map(|sets| sets[k].1.iter().copied())
+                            .flat_map(|sets| sets[k.min(sets.len() - 1)].1.iter().copied())
                             .collect();
                         union.sort_unstable();
                         union.dedup();
@@ -349,9 +350,9 @@ mod tests {
             Tree::And(vec![a(other), a(third)]),
         ]);
         assert_eq!(t.trigger(atoms), all_of(&[&[long, other], &[short, third]]));
-        // A branch with one set: one set.
+        // A branch with one set gives it to both.
         let t = Tree::Or(vec![Tree::And(vec![a(short), a(long)]), a(other)]);
-        assert_eq!(t.trigger(atoms), all_of(&[&[long, other]]));
+        assert_eq!(t.trigger(atoms), all_of(&[&[long, other], &[short, other]]));
         // a negation gives nothing; an or with such a branch gives nothing.
         let t = Tree::Or(vec![a(short), Tree::Not(Box::new(a(other)))]);
         assert_eq!(t.trigger(atoms), Trigger::Unknown);
