@@ -595,7 +595,7 @@ impl Scratch {
                 }
                 let hash = ScanMemo::hash(field, text);
                 if let Some(atoms) = memo.get(hash, field, text) {
-                    atoms.iter().for_each(|&atom| fire(atom));
+                    atoms.for_each(&mut fire);
                     continue;
                 }
                 let (start, len) = lowered(lower, values, value);

@@ -23,27 +23,28 @@ pub const DEFAULT_SCAN_MEMO_BYTES: usize = 4 << 20;
 /// The largest memo: offsets into it are `u32`, and a bigger one would hardly help.
 const MAX_MEMO_BYTES: usize = 1 << 30;
 
-/// One remembered scan.
-#[derive(Clone, Copy)]
-struct Entry {
-    hash: u64,
-    field: FieldId,
-    text_start: u32,
-    text_len: u32,
-    atoms_start: u32,
-    atoms_len: u32,
-}
-
 const EMPTY: u32 = u32::MAX;
 
-/// Per-thread table of remembered scans (open addressing over `entries`).
+/// The first size of the slots.
+const MIN_SLOTS: usize = 1024;
+
+/// Bytes of a record before its atoms: hash, field, text length, atom count.
+const HEADER: usize = 20;
+
+/// Per-thread table of remembered scans: open addressing over records kept back to back in
+/// one arena, each its hash, field, atoms and text together, so that a hit reads the slot and
+/// one record (separate tables of entries, texts and atoms cost four cache misses a hit, and
+/// the lookups were a tenth of a long hunt).
 pub(crate) struct ScanMemo {
-    /// Indices into `entries`; a power of two long, at most half full.
+    /// Offsets of records in `records`; a power of two long, at most half full, and grown
+    /// with the entries (a table sized for the largest memo up front was 512 KB of slots that
+    /// every lookup missed in the cache, for the few thousand values most runs remember).
     slots: Vec<u32>,
-    entries: Vec<Entry>,
-    /// The remembered texts, back to back.
-    text: Vec<u8>,
-    atoms: Vec<AtomId>,
+    /// The records: hash (8 bytes), field, text length and atom count (4 each), the atoms (4
+    /// each), the text.
+    records: Vec<u8>,
+    entries: usize,
+    text_bytes: usize,
     max_bytes: usize,
     max_entries: usize,
 }
@@ -57,9 +58,9 @@ impl ScanMemo {
         ScanMemo {
             // Allocated on the first insert: a thread that never meets a long value pays nothing.
             slots: Vec::new(),
-            entries: Vec::new(),
-            text: Vec::new(),
-            atoms: Vec::new(),
+            records: Vec::new(),
+            entries: 0,
+            text_bytes: 0,
             max_bytes,
             max_entries,
         }
@@ -71,6 +72,7 @@ impl ScanMemo {
         len >= MIN_BYTES && len <= self.max_bytes
     }
 
+    /// The key of a scan: the field and the value's text.
     #[inline]
     pub(crate) fn hash(field: FieldId, text: &str) -> u64 {
         use std::hash::Hasher;
@@ -82,79 +84,140 @@ impl ScanMemo {
 
     #[inline]
     fn slot_of(&self, hash: u64) -> usize {
-        // The multiply's high bits are its best mixed ones.
         (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & (self.slots.len() - 1)
     }
 
-    /// The atoms remembered for `text` on `field`, if any.
+    /// The atoms remembered for `text` on `field` (`hash` is [`ScanMemo::hash`] of both).
     #[inline]
-    pub(crate) fn get(&self, hash: u64, field: FieldId, text: &str) -> Option<&[AtomId]> {
+    pub(crate) fn get(&self, hash: u64, field: FieldId, text: &str) -> Option<Atoms<'_>> {
         if self.slots.is_empty() {
             return None;
         }
         let mask = self.slots.len() - 1;
         let mut slot = self.slot_of(hash);
         loop {
-            let index = self.slots[slot];
-            if index == EMPTY {
+            let at = self.slots[slot];
+            if at == EMPTY {
                 return None;
             }
-            let e = &self.entries[index as usize];
-            if e.hash == hash && e.field == field && self.text_of(e) == text.as_bytes() {
-                let start = e.atoms_start as usize;
-                return Some(&self.atoms[start..start + e.atoms_len as usize]);
+            let record = Record::at(&self.records, at as usize)?;
+            if record.hash == hash && record.field == field && record.text == text.as_bytes() {
+                return Some(Atoms(record.atoms.chunks_exact(4)));
             }
             slot = (slot + 1) & mask;
         }
     }
 
-    fn text_of(&self, e: &Entry) -> &[u8] {
-        let start = e.text_start as usize;
-        &self.text[start..start + e.text_len as usize]
-    }
-
-    /// Remembers the atoms `text` fired on `field` (not already present: the caller looked).
-    /// Empties the memo first when it is full.
+    /// Remembers that `text` on `field` fires `atoms`.
     pub(crate) fn insert(&mut self, hash: u64, field: FieldId, text: &str, atoms: &[AtomId]) {
-        if self.entries.len() >= self.max_entries
-            || self.text.len() + text.len() > self.max_bytes
-            || self.atoms.len() + atoms.len() > u32::MAX as usize
+        let size = HEADER + 4 * atoms.len() + text.len();
+        if self.entries >= self.max_entries
+            || self.text_bytes + text.len() > self.max_bytes
+            || self.records.len() + size > EMPTY as usize
         {
             self.clear();
+            if size > EMPTY as usize {
+                return;
+            }
         }
-        if self.slots.is_empty() {
-            self.slots = vec![EMPTY; (self.max_entries * 2).next_power_of_two()];
+        if self.slots.is_empty() || 2 * (self.entries + 1) > self.slots.len() {
+            self.grow();
         }
-        let entry = Entry {
-            hash,
-            field,
-            text_start: self.text.len() as u32,
-            text_len: text.len() as u32,
-            atoms_start: self.atoms.len() as u32,
-            atoms_len: atoms.len() as u32,
-        };
-        self.text.extend_from_slice(text.as_bytes());
-        self.atoms.extend_from_slice(atoms);
+        let at = self.records.len() as u32;
+        self.records.extend_from_slice(&hash.to_le_bytes());
+        for word in [field, text.len() as u32, atoms.len() as u32] {
+            self.records.extend_from_slice(&word.to_le_bytes());
+        }
+        for atom in atoms {
+            self.records.extend_from_slice(&atom.to_le_bytes());
+        }
+        self.records.extend_from_slice(text.as_bytes());
+        self.entries += 1;
+        self.text_bytes += text.len();
+        self.place(hash, at);
+    }
+
+    fn place(&mut self, hash: u64, at: u32) {
         let mask = self.slots.len() - 1;
         let mut slot = self.slot_of(hash);
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & mask;
         }
-        self.slots[slot] = self.entries.len() as u32;
-        self.entries.push(entry);
+        self.slots[slot] = at;
     }
 
-    /// Forgets every remembered scan (keeping the memory).
+    /// Doubles the slots (from [`MIN_SLOTS`]) and places every record again.
+    fn grow(&mut self) {
+        let len = (self.slots.len() * 2).max(MIN_SLOTS);
+        self.slots.clear();
+        self.slots.resize(len, EMPTY);
+        let mut at = 0;
+        while let Some(record) = Record::at(&self.records, at) {
+            let next = at + record.size();
+            self.place(record.hash, at as u32);
+            at = next;
+        }
+    }
+
+    /// Forgets every remembered scan (keeping the memory of the records).
     pub(crate) fn clear(&mut self) {
-        self.slots.fill(EMPTY);
-        self.entries.clear();
-        self.text.clear();
-        self.atoms.clear();
+        self.slots.clear();
+        self.records.clear();
+        self.entries = 0;
+        self.text_bytes = 0;
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.len()
+        self.entries
+    }
+}
+
+impl Record<'_> {
+    /// Its bytes in the arena.
+    fn size(&self) -> usize {
+        HEADER + self.atoms.len() + self.text.len()
+    }
+}
+
+/// A record of the arena, read.
+struct Record<'m> {
+    hash: u64,
+    field: FieldId,
+    atoms: &'m [u8],
+    text: &'m [u8],
+}
+
+impl<'m> Record<'m> {
+    #[inline]
+    fn at(records: &'m [u8], at: usize) -> Option<Record<'m>> {
+        let header = records.get(at..at + HEADER)?;
+        let word =
+            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+        let hash = u64::from(word(0)) | u64::from(word(4)) << 32;
+        let (field, text_len, atom_count) = (word(8), word(12) as usize, word(16) as usize);
+        let atoms_end = at + HEADER + 4 * atom_count;
+        Some(Record {
+            hash,
+            field,
+            atoms: records.get(at + HEADER..atoms_end)?,
+            text: records.get(atoms_end..atoms_end + text_len)?,
+        })
+    }
+}
+
+/// The atoms of a remembered scan.
+pub(crate) struct Atoms<'m>(std::slice::ChunksExact<'m, u8>);
+
+impl Iterator for Atoms<'_> {
+    type Item = AtomId;
+
+    #[inline]
+    fn next(&mut self) -> Option<AtomId> {
+        let bytes = self.0.next()?;
+        Some(AtomId::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        ]))
     }
 }
 
@@ -173,7 +236,7 @@ mod tests {
 
     fn remembered(memo: &ScanMemo, field: FieldId, text: &str) -> Option<Vec<AtomId>> {
         memo.get(ScanMemo::hash(field, text), field, text)
-            .map(<[AtomId]>::to_vec)
+            .map(Iterator::collect)
     }
 
     fn insert(memo: &mut ScanMemo, field: FieldId, text: &str, atoms: &[AtomId]) {
@@ -199,10 +262,11 @@ mod tests {
         memo.insert(1, 3, A, &[1]);
         memo.insert(1, 3, B, &[2]);
         memo.insert(1, 4, A, &[3]);
-        assert_eq!(memo.get(1, 3, A), Some(&[1][..]));
-        assert_eq!(memo.get(1, 3, B), Some(&[2][..]));
-        assert_eq!(memo.get(1, 4, A), Some(&[3][..]));
-        assert_eq!(memo.get(1, 4, B), None);
+        let get = |field, text| memo.get(1, field, text).map(Iterator::collect::<Vec<_>>);
+        assert_eq!(get(3, A), Some(vec![1]));
+        assert_eq!(get(3, B), Some(vec![2]));
+        assert_eq!(get(4, A), Some(vec![3]));
+        assert_eq!(get(4, B), None);
     }
 
     #[test]
@@ -228,6 +292,23 @@ mod tests {
             assert!(memo.len() <= 16);
             assert_eq!(remembered(&memo, 1, t), Some(vec![i as AtomId]));
         }
+    }
+
+    #[test]
+    fn the_slots_grow_with_the_entries() {
+        let mut memo = ScanMemo::new(DEFAULT_SCAN_MEMO_BYTES);
+        insert(&mut memo, 1, A, &[1]);
+        assert_eq!(memo.slots.len(), MIN_SLOTS);
+        let texts: Vec<String> = (0..3000).map(|i| format!("{A} {i:05}")).collect();
+        for (i, t) in texts.iter().enumerate() {
+            insert(&mut memo, 2, t, &[i as AtomId, 7]);
+        }
+        assert_eq!(memo.slots.len(), 8192);
+        for (i, t) in texts.iter().enumerate() {
+            assert_eq!(remembered(&memo, 2, t), Some(vec![i as AtomId, 7]));
+        }
+        assert_eq!(remembered(&memo, 1, A), Some(vec![1]));
+        assert_eq!(remembered(&memo, 1, &texts[0]), None);
     }
 
     #[test]
