@@ -1,6 +1,7 @@
 //! Turn the inputs a user names into sources (files by format, or standard input) and split
 //! each source into work units that can be read in parallel and put back in order.
 
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
@@ -211,22 +212,77 @@ pub fn discover(inputs: &[Input], options: &DiscoverOptions) -> Vec<Source> {
     let mut discovery = Discovery {
         options,
         sources: Vec::new(),
+        found: Vec::new(),
     };
     for input in inputs {
         match input {
-            Input::Stdin => discovery.stdin(),
+            Input::Stdin => discovery.found.push(Found::Stdin),
             Input::Path(path) => discovery.path(path),
         }
     }
+    discovery.classify_found();
     discovery.sources
+}
+
+/// What the walk found, in order, before files are opened.
+enum Found {
+    Stdin,
+    File {
+        path: PathBuf,
+        explicit: bool,
+    },
+    Skip {
+        path: PathBuf,
+        reason: SkipReason,
+        explicit: bool,
+    },
 }
 
 struct Discovery<'a> {
     options: &'a DiscoverOptions,
     sources: Vec<Source>,
+    found: Vec<Found>,
 }
 
 impl Discovery<'_> {
+    /// Opens every file found to tell what it holds, on the caller's rayon threads (an open,
+    /// a read and a close each: over many small files, as long as reading some of them), and
+    /// makes the sources in the order found.
+    fn classify_found(&mut self) {
+        let options = self.options;
+        let classified: Vec<(Found, Option<std::io::Result<Classified>>)> =
+            std::mem::take(&mut self.found)
+                .into_par_iter()
+                .map(|found| match &found {
+                    Found::File { path, .. } => {
+                        let classified = classify(path, options);
+                        (found, Some(classified))
+                    }
+                    _ => (found, None),
+                })
+                .collect();
+        for (found, classified) in classified {
+            match (found, classified) {
+                (Found::Stdin, _) => self.stdin(),
+                (
+                    Found::Skip {
+                        path,
+                        reason,
+                        explicit,
+                    },
+                    _,
+                ) => self.skip(&path, reason, explicit),
+                (Found::File { path, explicit }, Some(Ok((kind, units)))) => {
+                    self.push(&path, kind, explicit, units)
+                }
+                (Found::File { path, explicit }, Some(Err(e))) => {
+                    self.skip(&path, SkipReason::Unreadable(e.to_string()), explicit)
+                }
+                (Found::File { .. }, None) => {}
+            }
+        }
+    }
+
     fn push(&mut self, path: &Path, kind: SourceKind, explicit: bool, units: Vec<UnitKind>) {
         let index = self.sources.len();
         let path: Arc<Path> = Arc::from(path);
@@ -265,16 +321,16 @@ impl Discovery<'_> {
     fn path(&mut self, path: &Path) {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => self.folder(path),
-            Ok(_) => self.file(path, true),
+            Ok(_) => self.file_found(path, true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let pattern = path.to_string_lossy();
                 if pattern.contains(['*', '?', '[']) {
                     self.pattern(path, &pattern);
                 } else {
-                    self.skip(path, SkipReason::NotFound, true);
+                    self.skipped(path, SkipReason::NotFound, true);
                 }
             }
-            Err(e) => self.skip(path, SkipReason::Unreadable(e.to_string()), true),
+            Err(e) => self.skipped(path, SkipReason::Unreadable(e.to_string()), true),
         }
     }
 
@@ -282,7 +338,7 @@ impl Discovery<'_> {
         let paths = match glob::glob(pattern) {
             Ok(paths) => paths,
             Err(e) => {
-                self.skip(
+                self.skipped(
                     path,
                     SkipReason::Unreadable(format!("invalid pattern: {e}")),
                     true,
@@ -296,19 +352,19 @@ impl Discovery<'_> {
                 Ok(found) => matched.push(found),
                 Err(e) => {
                     let found = e.path().to_path_buf();
-                    self.skip(&found, SkipReason::Unreadable(e.error().to_string()), true);
+                    self.skipped(&found, SkipReason::Unreadable(e.error().to_string()), true);
                 }
             }
         }
         if matched.is_empty() {
-            self.skip(path, SkipReason::NoMatch, true);
+            self.skipped(path, SkipReason::NoMatch, true);
         }
         matched.sort();
         for found in matched {
             if found.is_dir() {
                 self.folder(&found);
             } else {
-                self.file(&found, true);
+                self.file_found(&found, true);
             }
         }
     }
@@ -320,61 +376,73 @@ impl Discovery<'_> {
         for entry in walk {
             match entry {
                 Ok(entry) if entry.file_type().is_dir() => {}
-                Ok(entry) => self.file(entry.path(), false),
+                Ok(entry) => self.file_found(entry.path(), false),
                 Err(e) => {
                     let at = e.path().unwrap_or(folder).to_path_buf();
-                    self.skip(&at, SkipReason::Unreadable(e.to_string()), false);
+                    self.skipped(&at, SkipReason::Unreadable(e.to_string()), false);
                 }
             }
         }
     }
 
-    fn file(&mut self, path: &Path, explicit: bool) {
-        match self.classify(path) {
-            Ok((kind, units)) => self.push(path, kind, explicit, units),
-            Err(e) => self.skip(path, SkipReason::Unreadable(e.to_string()), explicit),
-        }
+    fn file_found(&mut self, path: &Path, explicit: bool) {
+        self.found.push(Found::File {
+            path: path.to_path_buf(),
+            explicit,
+        });
     }
 
-    fn classify(&self, path: &Path) -> std::io::Result<(SourceKind, Vec<UnitKind>)> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
-        let mut head = [0; 4096];
-        let filled = evtx::fill_at(&file, &mut head, 0)?;
-        let head = &head[..filled];
-        if head.starts_with(FILE_MAGIC) {
-            let chunks = evtx::chunk_count(len);
-            let per_unit = self.options.evtx_chunks_per_unit.max(1);
-            // At least one unit, which checks the file header.
-            let units = (0..chunks.div_ceil(per_unit).max(1))
-                .map(|unit| UnitKind::Evtx {
-                    chunks: unit * per_unit..((unit + 1) * per_unit).min(chunks),
-                })
-                .collect();
-            return Ok((SourceKind::Evtx, units));
-        }
-        let splittable = match sniff_text(head) {
-            Sniffed::Unknown => {
-                return Ok((SourceKind::Skipped(SkipReason::UnknownFormat), Vec::new()));
-            }
-            Sniffed::Empty if len <= filled as u64 => {
-                return Ok((SourceKind::Skipped(SkipReason::Empty), Vec::new()));
-            }
-            // Only whitespace in the first 4 KiB, more after: the reader judges the rest.
-            Sniffed::Empty => false,
-            Sniffed::Json { splittable } => splittable,
-        };
-        let units = if splittable {
-            split_json(&file, len, self.options.json_unit_bytes.max(1 << 16))?
-        } else {
-            std::iter::once(0..len).collect()
-        };
-        let units = units
-            .into_iter()
-            .map(|bytes| UnitKind::Json { bytes })
-            .collect();
-        Ok((SourceKind::Json, units))
+    fn skipped(&mut self, path: &Path, reason: SkipReason, explicit: bool) {
+        self.found.push(Found::Skip {
+            path: path.to_path_buf(),
+            reason,
+            explicit,
+        });
     }
+}
+
+/// What a file holds, and its work units.
+type Classified = (SourceKind, Vec<UnitKind>);
+
+/// What the file at `path` holds, and its work units.
+fn classify(path: &Path, options: &DiscoverOptions) -> std::io::Result<Classified> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut head = [0; 4096];
+    let filled = evtx::fill_at(&file, &mut head, 0)?;
+    let head = &head[..filled];
+    if head.starts_with(FILE_MAGIC) {
+        let chunks = evtx::chunk_count(len);
+        let per_unit = options.evtx_chunks_per_unit.max(1);
+        // At least one unit, which checks the file header.
+        let units = (0..chunks.div_ceil(per_unit).max(1))
+            .map(|unit| UnitKind::Evtx {
+                chunks: unit * per_unit..((unit + 1) * per_unit).min(chunks),
+            })
+            .collect();
+        return Ok((SourceKind::Evtx, units));
+    }
+    let splittable = match sniff_text(head) {
+        Sniffed::Unknown => {
+            return Ok((SourceKind::Skipped(SkipReason::UnknownFormat), Vec::new()));
+        }
+        Sniffed::Empty if len <= filled as u64 => {
+            return Ok((SourceKind::Skipped(SkipReason::Empty), Vec::new()));
+        }
+        // Only whitespace in the first 4 KiB, more after: the reader judges the rest.
+        Sniffed::Empty => false,
+        Sniffed::Json { splittable } => splittable,
+    };
+    let units = if splittable {
+        split_json(&file, len, options.json_unit_bytes.max(1 << 16))?
+    } else {
+        std::iter::once(0..len).collect()
+    };
+    let units = units
+        .into_iter()
+        .map(|bytes| UnitKind::Json { bytes })
+        .collect();
+    Ok((SourceKind::Json, units))
 }
 
 /// What the start of a text file says it is.
