@@ -82,7 +82,8 @@ impl CaseGate {
         }
         let mut variants: Vec<Vec<u8>> = Vec::new();
         // A value equal to a literal holds it too.
-        for literal in scan.automaton.patterns().iter().chain(scan.equals.keys()) {
+        let equal = scan.equals.keys().map(|literal| &**literal);
+        for literal in scan.automaton.patterns().iter().chain(equal) {
             let key = gate_key(literal.as_bytes())?;
             for variant in case_variants(key) {
                 if !variants.contains(&variant) {
@@ -284,7 +285,7 @@ impl FieldScan {
             scan.pattern_atoms.push((start, list.len() as u32));
             scan.anchored.extend(list);
         }
-        scan.automaton = Automaton::new(order.iter().map(|&text| Box::from(text)).collect());
+        scan.automaton = Automaton::new(order.iter().copied().collect());
         scan
     }
 
@@ -383,7 +384,7 @@ impl FieldScan {
         fire: &mut impl FnMut(AtomId),
     ) {
         let (first, len) = self.pattern_atoms[pattern];
-        let key_end = start + self.automaton.patterns()[pattern].len();
+        let key_end = start + self.automaton.patterns().get(pattern).len();
         for anchored in &self.anchored[first as usize..(first + len) as usize] {
             let found_end = match &anchored.full {
                 None => key_end,
@@ -461,7 +462,7 @@ mod tests {
     /// one.
     fn without_automaton(atoms: &[Atom], ids: &[AtomId]) -> FieldScan {
         let mut scan = FieldScan::build(atoms, ids);
-        scan.automaton = Automaton::without_automaton(scan.automaton.patterns().into());
+        scan.automaton = Automaton::without_automaton(scan.automaton.patterns().clone());
         scan
     }
 
