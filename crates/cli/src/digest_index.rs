@@ -77,6 +77,7 @@ impl Stamp {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {
     /// The path's bytes as the operating system gave them.
+    #[serde(with = "serde_bytes")]
     path: Vec<u8>,
     stamp: Stamp,
     digest: u128,
@@ -86,10 +87,9 @@ struct Entry {
 pub struct DigestIndex {
     file: PathBuf,
     started: SystemTime,
-    /// By the path's bytes (hashing a `Path` parses its components: more than the `stat`).
-    known: HashMap<Box<[u8]>, (Stamp, u128), foldhash::fast::RandomState>,
-    /// Entries from the file, in its order (written back after this run's).
-    earlier: Vec<Entry>,
+    /// The file's entries by the path's bytes (hashing a `Path` parses its components: more
+    /// than the `stat`).
+    known: HashMap<Vec<u8>, (Stamp, u128), foldhash::fast::RandomState>,
 }
 
 impl DigestIndex {
@@ -101,16 +101,15 @@ impl DigestIndex {
     /// As [`DigestIndex::open`], for a run that began at `started`.
     fn open_at(folder: &Path, started: SystemTime) -> DigestIndex {
         let file = folder.join(FILE_NAME);
-        let earlier = read_entries(&file).unwrap_or_default();
-        let known = earlier
-            .iter()
-            .map(|e| (e.path.as_slice().into(), (e.stamp, e.digest)))
+        let known = read_entries(&file)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.path, (e.stamp, e.digest)))
             .collect();
         DigestIndex {
             file,
             started,
             known,
-            earlier,
         }
     }
 
@@ -149,14 +148,20 @@ impl DigestIndex {
             .iter()
             .map(|(path, _, _)| path.as_os_str().as_encoded_bytes())
             .collect();
-        let room = MAX_ENTRIES.saturating_sub(entries.len());
-        let kept: Vec<Entry> = self
-            .earlier
+        // Then the earlier runs' other files (other rule folders), in path order.
+        let mut earlier: Vec<Entry> = self
+            .known
             .into_iter()
-            .filter(|e| !ours.contains(e.path.as_slice()))
-            .take(room)
+            .filter(|(path, _)| !ours.contains(path.as_slice()))
+            .map(|(path, (stamp, digest))| Entry {
+                path,
+                stamp,
+                digest,
+            })
             .collect();
-        entries.extend(kept);
+        earlier.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let room = MAX_ENTRIES.saturating_sub(entries.len());
+        entries.extend(earlier.into_iter().take(room));
         let Ok(mut bytes) = postcard::to_extend(&entries, MAGIC.to_vec()) else {
             return;
         };
