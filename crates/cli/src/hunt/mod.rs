@@ -230,19 +230,27 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     };
     let loader = crate::rule_cache::RuleLoader::new(&args.cache);
     let options = CompileOptions::default();
-    // Not locked while the rules load on the worker threads: a panic there must be able to
-    // print its message.
+    let inputs: Vec<Input> = args.logs.iter().map(Input::from_arg).collect();
+    // The logs are found (each file opened to tell what it holds) while the rules load: on
+    // two threads, one waited for the other. Stderr is not locked while the rules load on the
+    // worker threads: a panic there must be able to print its message.
+    let (compiled, sources) = rayon::join(
+        || {
+            compile_rules(
+                &selection,
+                loader,
+                &pipeline,
+                &options,
+                &mut std::io::stderr(),
+            )
+        },
+        || discover(&inputs, &DiscoverOptions::default()),
+    );
     let Compiled {
         plan,
         engine,
         problems,
-    } = compile_rules(
-        &selection,
-        loader,
-        &pipeline,
-        &options,
-        &mut std::io::stderr(),
-    )?;
+    } = compiled?;
     let mut stderr = std::io::stderr().lock();
 
     let skipped_rules = plan.skipped.len() + problems.len();
@@ -284,8 +292,6 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let inputs: Vec<Input> = args.logs.iter().map(Input::from_arg).collect();
-    let sources = discover(&inputs, &DiscoverOptions::default());
     let mut unreadable = 0;
     for source in &sources {
         if let SourceKind::Skipped(reason) = source.kind()
