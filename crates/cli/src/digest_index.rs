@@ -167,7 +167,7 @@ impl DigestIndex {
         };
         let checksum = xxh3_64(&bytes);
         bytes.extend_from_slice(&checksum.to_le_bytes());
-        let _ = write_through_temporary(&self.file, &bytes);
+        let _ = crate::rule_cache::write_cache_file(&self.file, &bytes);
     }
 }
 
@@ -179,21 +179,6 @@ fn read_entries(file: &Path) -> Option<Vec<Entry>> {
         return None;
     }
     postcard::from_bytes(payload).ok()
-}
-
-fn write_through_temporary(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder)?;
-    }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = PathBuf::from(temporary);
-    let written =
-        std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
 }
 
 #[cfg(all(test, unix))]

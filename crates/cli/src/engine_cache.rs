@@ -149,16 +149,7 @@ fn warn(stderr: &mut impl Write, path: &Path, problem: &str) -> std::io::Result<
 /// Writes `bytes` to `path` through a temporary file, then drops the least recently used
 /// compiled rule sets beyond [`KEEP`].
 fn save(folder: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(folder)?;
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = PathBuf::from(temporary);
-    let written =
-        std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written?;
+    crate::rule_cache::write_cache_file(path, bytes)?;
     prune(folder);
     Ok(())
 }

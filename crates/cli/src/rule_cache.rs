@@ -82,6 +82,23 @@ impl RuleLoader {
     }
 }
 
+/// Writes a cache file whole: through a temporary file beside it, renamed into place, so that
+/// concurrent runs at worst each write a whole file and a reader never sees half of one.
+pub(crate) fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = PathBuf::from(temporary);
+    let written =
+        std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
 fn cache_dir() -> Option<PathBuf> {
     cache_dir_from(|name| std::env::var_os(name))
 }

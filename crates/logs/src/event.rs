@@ -280,10 +280,7 @@ impl<'a> Event<'a> {
     /// [`Layout::WindowsFlat`] layout, `Provider_Name` and `Computer` copies of the envelope
     /// come last when the source had no such keys.
     pub fn fields(&self) -> Fields<'a> {
-        Fields {
-            entries: self.buf.entries.iter(),
-            text: &self.buf.text,
-        }
+        Fields(self.fields_with_ids())
     }
 
     /// [`Event::fields`] with each name's id in the event's name table
@@ -406,24 +403,18 @@ impl<'a> Iterator for Values<'a, '_> {
 
 /// Every `(name, value)` pair of an [`Event`] (see [`Event::fields`]).
 #[derive(Clone)]
-pub struct Fields<'a> {
-    entries: std::slice::Iter<'a, Entry>,
-    text: &'a str,
-}
+pub struct Fields<'a>(FieldsWithIds<'a>);
 
 impl<'a> Iterator for Fields<'a> {
     type Item = (&'a str, Value<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let entry = self.entries.next()?;
-        Some((
-            entry.name.get(self.text),
-            Value::new(entry.kind, entry.value.get(self.text)),
-        ))
+        let (name, _, value) = self.0.next()?;
+        Some((name, value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
+        self.0.size_hint()
     }
 }
 

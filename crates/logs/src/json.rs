@@ -103,8 +103,9 @@ pub(crate) fn expect(input: &str, pos: usize, byte: u8, what: &'static str) -> R
     }
 }
 
-/// Bytes that end a run of plain string bytes: `"`, `\\` and control characters.
-static STOPS: [bool; 256] = {
+/// Bytes that end a run of plain string bytes: `"`, `\\` and control characters (and so the
+/// bytes a JSON string escapes).
+pub(crate) static STOPS: [bool; 256] = {
     let mut table = [false; 256];
     let mut byte = 0;
     while byte < 0x20 {

@@ -553,23 +553,11 @@ fn scalar(value: &Sub<'_>, out: &mut Vec<u8>, text: &mut String) -> Result<(), D
 /// tenth of writing an alert's event).
 pub(super) fn escape(text: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    /// Whether a byte is escaped.
-    static ESCAPED: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut byte = 0;
-        while byte < 0x20 {
-            table[byte] = true;
-            byte += 1;
-        }
-        table[b'"' as usize] = true;
-        table[b'\\' as usize] = true;
-        table
-    };
     let bytes = text.as_bytes();
     out.reserve(bytes.len());
     let mut start = 0;
     for (at, &byte) in bytes.iter().enumerate() {
-        if !ESCAPED[usize::from(byte)] {
+        if !crate::json::STOPS[usize::from(byte)] {
             continue;
         }
         out.extend_from_slice(&bytes[start..at]);
