@@ -16,8 +16,8 @@ use crate::atoms::{AtomId, FieldId};
 /// what a scan of a few bytes does.
 pub(crate) const MIN_BYTES: usize = 16;
 
-/// The memo's default size: value text kept per thread (each entry adds about 40 bytes of
-/// bookkeeping and its atom list).
+/// The memo's default size: value text kept per thread (each entry adds a 20-byte header, 4
+/// bytes per atom it fires, and one or two 4-byte slots).
 pub const DEFAULT_SCAN_MEMO_BYTES: usize = 4 << 20;
 
 /// The largest memo: offsets into it are `u32`, and a bigger one would hardly help.
