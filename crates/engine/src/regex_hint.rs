@@ -84,16 +84,74 @@ fn score(literals: &[String]) -> f64 {
 }
 
 /// Literals that every match contains: those of the top-level concatenation (looking
-/// through groups and repetitions of at least one).
+/// through groups and repetitions of at least one), lower-cased. Neighbouring items that each
+/// match one character up to case (`(?i)exe` is three classes, `[Ee][Xx][Ee]`) join into one
+/// literal, so that a case-insensitive pattern yields its long words too.
 fn required_inner(hir: &Hir, out: &mut Vec<Vec<u8>>) {
     match hir.kind() {
-        HirKind::Literal(literal) => out.push(literal.0.to_vec()),
-        HirKind::Concat(items) => items.iter().for_each(|i| required_inner(i, out)),
+        HirKind::Literal(literal) => out.push(lowered_bytes(&literal.0)),
+        HirKind::Concat(items) => {
+            let mut run = Vec::new();
+            for item in items {
+                match folded_text(item) {
+                    Some(text) => run.extend(text),
+                    None => {
+                        if !run.is_empty() {
+                            out.push(std::mem::take(&mut run));
+                        }
+                        required_inner(item, out);
+                    }
+                }
+            }
+            if !run.is_empty() {
+                out.push(run);
+            }
+        }
         HirKind::Capture(capture) => required_inner(&capture.sub, out),
         HirKind::Repetition(repetition) if repetition.min >= 1 => {
             required_inner(&repetition.sub, out)
         }
         _ => {}
+    }
+}
+
+/// The lower-cased text every value the item matches has there (as the engine lowers values,
+/// character by character): a literal, or a class whose characters all lower to one character
+/// (`[Kk\u{212a}]` is `k`; `[Ss\u{17f}]` is not: `\u{17f}` stays itself).
+fn folded_text(hir: &Hir) -> Option<Vec<u8>> {
+    match hir.kind() {
+        HirKind::Literal(literal) => Some(lowered_bytes(&literal.0)),
+        HirKind::Class(regex_syntax::hir::Class::Unicode(class)) => {
+            let mut chars = class
+                .iter()
+                .flat_map(|range| range.start()..=range.end())
+                .take(8);
+            let first = single_lower(chars.next()?)?;
+            let mut count = 1;
+            for c in chars {
+                count += 1;
+                if count > 4 || single_lower(c)? != first {
+                    return None;
+                }
+            }
+            Some(first.to_string().into_bytes())
+        }
+        _ => None,
+    }
+}
+
+/// The one character `c` lowers to, if it lowers to one.
+fn single_lower(c: char) -> Option<char> {
+    let mut lowered = c.to_lowercase();
+    let first = lowered.next()?;
+    lowered.next().is_none().then_some(first)
+}
+
+/// Literal bytes lower-cased (bytes that are not UTF-8 are kept: `usable` cuts at them).
+fn lowered_bytes(bytes: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => lower(text).into_bytes(),
+        Err(_) => bytes.to_vec(),
     }
 }
 
@@ -156,6 +214,38 @@ mod tests {
             required_literals("[a-z]+=+abcd[0-9]", flags(false)),
             ["abcd"]
         );
+        // Case-insensitive words inside: the longest, lower-cased (cut at `s`, see below).
+        assert_eq!(
+            required_literals(
+                "(?i)\\.exe[\"']?\\s+[^\"]{0,64}werfaultsecure\\.exe[\"']?\\s+\\d{2,10}",
+                flags(false)
+            ),
+            ["ecure.exe"]
+        );
+        assert_eq!(
+            required_literals("[0-9]+(?i:WerFault)[0-9]+", flags(false)),
+            ["werfault"]
+        );
+        // `k` folds with the Kelvin sign, which lowers to `k`: one word.
+        assert_eq!(
+            required_literals("[0-9]+(?i:kkk)[0-9]", flags(false)),
+            ["kkk"]
+        );
+    }
+
+    #[test]
+    fn case_folds_that_lower_apart_break_a_word() {
+        // `(?i)s` also matches U+017F, which stays itself when lowered: `xsx` is not in the
+        // lowered value "x\u{17f}x", so the word is cut at the `s`.
+        let hints = required_literals("[0-9]+(?i:abcsdef)[0-9]", flags(false));
+        assert_eq!(hints, ["def"]);
+        let value = lower("1ABC\u{17f}DEF2");
+        assert!(
+            regex::Regex::new("[0-9]+(?i:abcsdef)[0-9]")
+                .expect("regex")
+                .is_match("1ABC\u{17f}DEF2")
+        );
+        assert!(hints.iter().any(|h| value.contains(h.as_str())));
     }
 
     #[test]
