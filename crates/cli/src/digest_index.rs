@@ -11,8 +11,10 @@
 //! ones are read again until they have settled.
 //!
 //! The index is one file in the cache folder (`rule-digests.bin`): [`MAGIC`], the postcard
-//! encoding of its entries, and an xxh3-64 checksum of both. A missing, damaged or foreign
-//! file is an empty index. It is written beside its final name and renamed into place.
+//! encoding of its entries, and an xxh3-64 checksum of both. A missing file is an empty index;
+//! a damaged or foreign one is too, and [`DigestIndex::problem`] says why (the caller warns
+//! once: the next save writes it again). It is written beside its final name and renamed into
+//! place.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -90,10 +92,13 @@ pub struct DigestIndex {
     /// The file's entries by the path's bytes (hashing a `Path` parses its components: more
     /// than the `stat`).
     known: HashMap<Vec<u8>, (Stamp, u128), foldhash::fast::RandomState>,
+    /// Why the file could not be read back, when it exists.
+    problem: Option<String>,
 }
 
 impl DigestIndex {
-    /// The index kept in `folder` (an empty one when there is none that reads back whole).
+    /// The index kept in `folder` (an empty one when there is none that reads back whole; see
+    /// [`DigestIndex::problem`]).
     pub fn open(folder: &Path) -> DigestIndex {
         DigestIndex::open_at(folder, SystemTime::now())
     }
@@ -101,8 +106,11 @@ impl DigestIndex {
     /// As [`DigestIndex::open`], for a run that began at `started`.
     fn open_at(folder: &Path, started: SystemTime) -> DigestIndex {
         let file = folder.join(FILE_NAME);
-        let known = read_entries(&file)
-            .unwrap_or_default()
+        let (entries, problem) = match read_entries(&file) {
+            Ok(entries) => (entries, None),
+            Err(problem) => (Vec::new(), Some(problem)),
+        };
+        let known = entries
             .into_iter()
             .map(|e| (e.path, (e.stamp, e.digest)))
             .collect();
@@ -110,7 +118,18 @@ impl DigestIndex {
             file,
             started,
             known,
+            problem,
         }
+    }
+
+    /// The index file.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// Why the index file, which exists, could not be read back (the index is then empty).
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
     }
 
     /// The remembered digest of the file at `path`, if its status is still `stamp`.
@@ -122,10 +141,10 @@ impl DigestIndex {
     }
 
     /// Writes back the digests this run has (`taken`: each file's path, status before it was
-    /// read, and digest), unless they are all remembered already. Best effort: an index that
-    /// cannot be written only costs the next run its reading.
-    pub fn save(self, taken: &[(&Path, Stamp, u128)]) {
-        let settled: Vec<&(&Path, Stamp, u128)> = taken
+    /// read, and digest), unless they are all remembered already. An index that cannot be
+    /// written only costs the next run its reading: the caller warns and goes on.
+    pub fn save(self, taken: &[(PathBuf, Stamp, u128)]) -> std::io::Result<()> {
+        let settled: Vec<&(PathBuf, Stamp, u128)> = taken
             .iter()
             .filter(|(_, stamp, _)| stamp.settled_before(self.started))
             .collect();
@@ -134,7 +153,7 @@ impl DigestIndex {
             .iter()
             .all(|(path, stamp, digest)| self.get(path, *stamp) == Some(*digest));
         if nothing_new {
-            return;
+            return Ok(());
         }
         let mut entries: Vec<Entry> = settled
             .iter()
@@ -162,23 +181,34 @@ impl DigestIndex {
         earlier.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         let room = MAX_ENTRIES.saturating_sub(entries.len());
         entries.extend(earlier.into_iter().take(room));
-        let Ok(mut bytes) = postcard::to_extend(&entries, MAGIC.to_vec()) else {
-            return;
-        };
+        let mut bytes =
+            postcard::to_extend(&entries, MAGIC.to_vec()).map_err(std::io::Error::other)?;
         let checksum = xxh3_64(&bytes);
         bytes.extend_from_slice(&checksum.to_le_bytes());
-        let _ = crate::rule_cache::write_cache_file(&self.file, &bytes);
+        crate::rule_cache::write_cache_file(&self.file, &bytes)
     }
 }
 
-fn read_entries(file: &Path) -> Option<Vec<Entry>> {
-    let bytes = sigrun_rule::loader::read_capped(file, MAX_FILE_BYTES).ok()?;
-    let body = bytes.strip_prefix(MAGIC.as_slice())?;
-    let (payload, checksum) = body.split_last_chunk::<8>()?;
+/// The entries of the index file: none when it does not exist, else why they cannot be read.
+fn read_entries(file: &Path) -> Result<Vec<Entry>, String> {
+    use sigrun_rule::loader::{CappedRead, read_capped};
+    let bytes = match read_capped(file, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(CappedRead::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Vec::new());
+        }
+        Err(CappedRead::Io(e)) => return Err(format!("cannot read: {e}")),
+        Err(CappedRead::TooLarge(len)) => return Err(format!("{len} bytes is not an index")),
+    };
+    let damaged = || "damaged (bad checksum)".to_string();
+    let body = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or_else(|| "not an index of this sigrun".to_string())?;
+    let (payload, checksum) = body.split_last_chunk::<8>().ok_or_else(damaged)?;
     if xxh3_64(&bytes[..bytes.len() - 8]) != u64::from_le_bytes(*checksum) {
-        return None;
+        return Err(damaged());
     }
-    postcard::from_bytes(payload).ok()
+    postcard::from_bytes(payload).map_err(|e| format!("damaged ({e})"))
 }
 
 #[cfg(all(test, unix))]
@@ -201,7 +231,7 @@ mod tests {
 
         let index = run_in(&cache, 10);
         assert_eq!(index.get(&rule, stamp), None);
-        index.save(&[(&rule, stamp, 7)]);
+        index.save(&[(rule.clone(), stamp, 7)]).expect("saved");
         let index = run_in(&cache, 10);
         assert_eq!(index.get(&rule, stamp), Some(7));
         // Another path, or the same path with another status: not known.
@@ -213,7 +243,7 @@ mod tests {
         let changed = Stamp::of(&rule).expect("stamp");
         assert_ne!(changed, stamp);
         assert_eq!(index.get(&rule, changed), None);
-        index.save(&[(&rule, changed, 8)]);
+        index.save(&[(rule.clone(), changed, 8)]).expect("saved");
         assert_eq!(run_in(&cache, 10).get(&rule, changed), Some(8));
     }
 
@@ -224,7 +254,9 @@ mod tests {
         std::fs::write(&rule, "title: a\n").expect("write");
         let stamp = Stamp::of(&rule).expect("stamp");
         // The run began now: the file changed less than SETTLED before it.
-        DigestIndex::open(folder.path()).save(&[(&rule, stamp, 7)]);
+        DigestIndex::open(folder.path())
+            .save(&[(rule.clone(), stamp, 7)])
+            .expect("nothing to save");
         assert_eq!(run_in(folder.path(), 10).get(&rule, stamp), None);
         assert!(!folder.path().join(FILE_NAME).exists());
     }
@@ -236,9 +268,14 @@ mod tests {
         std::fs::write(&a, "a").expect("write");
         std::fs::write(&b, "b").expect("write");
         let (sa, sb) = (Stamp::of(&a).expect("a"), Stamp::of(&b).expect("b"));
-        run_in(folder.path(), 10).save(&[(&a, sa, 1)]);
+        assert_eq!(run_in(folder.path(), 10).problem(), None, "no file yet");
+        run_in(folder.path(), 10)
+            .save(&[(a.clone(), sa, 1)])
+            .expect("saved");
         // A run over other files keeps the first run's entries.
-        run_in(folder.path(), 10).save(&[(&b, sb, 2)]);
+        run_in(folder.path(), 10)
+            .save(&[(b.clone(), sb, 2)])
+            .expect("saved");
         let index = run_in(folder.path(), 10);
         assert_eq!((index.get(&a, sa), index.get(&b, sb)), (Some(1), Some(2)));
 
@@ -253,6 +290,15 @@ mod tests {
             std::fs::write(&file, &damaged).expect("write");
             let index = run_in(folder.path(), 10);
             assert_eq!((index.get(&a, sa), index.get(&b, sb)), (None, None));
+            let problem = index.problem().expect("a problem").to_string();
+            assert!(
+                problem.starts_with("damaged") || problem == "not an index of this sigrun",
+                "{problem}"
+            );
         }
+        assert_eq!(
+            run_in(folder.path(), 10).problem(),
+            Some("not an index of this sigrun")
+        );
     }
 }

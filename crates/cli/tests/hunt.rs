@@ -423,9 +423,10 @@ fn the_parse_cache_never_changes_the_output() {
     let (warnings, rest): (Vec<&str>, Vec<&str>) = warning.lines().partition(|line| {
         line.starts_with("warning: parse cache ")
             || line.starts_with("warning: compiled-rule cache ")
+            || line.starts_with("warning: rule digest index ")
     });
     assert_eq!(rest, stderr.lines().collect::<Vec<_>>());
-    for cache in ["parse cache", "compiled-rule cache"] {
+    for cache in ["parse cache", "compiled-rule cache", "rule digest index"] {
         assert!(
             warnings.iter().any(|w| w.contains(cache)
                 && w.contains("blocked")
@@ -599,6 +600,22 @@ fn remembered_digests_never_hide_a_changed_rule() {
         assert!(run.stdout == without.stdout, "other alerts");
         assert_eq!(run.stderr, without.stderr);
     }
+    // A damaged index: one warning, the same alerts, and written again.
+    let index = cache.path().join("rule-digests.bin");
+    let mut bytes = std::fs::read(&index).expect("index");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&index, &bytes).expect("write");
+    let damaged = sigrun_cached(cache.path(), &args);
+    assert!(damaged.stdout == without.stdout, "damaged: other alerts");
+    let warning = String::from_utf8_lossy(&damaged.stderr);
+    assert!(
+        warning.contains("warning: rule digest index ")
+            && warning.contains("damaged (bad checksum); reading the rule files"),
+        "{warning}"
+    );
+    let again = sigrun_cached(cache.path(), &args);
+    assert_eq!(again.stderr, without.stderr);
     // The same length, one byte changed: only the file's status tells, and it does.
     let changed = rules.path().join("wmi_host_spawns_shell.yml");
     let text = std::fs::read_to_string(&changed).expect("rule");

@@ -238,6 +238,21 @@ enum Found {
     },
 }
 
+/// A found entry, its file opened and told.
+enum Opened {
+    Stdin,
+    File {
+        path: PathBuf,
+        explicit: bool,
+        classified: std::io::Result<Classified>,
+    },
+    Skip {
+        path: PathBuf,
+        reason: SkipReason,
+        explicit: bool,
+    },
+}
+
 struct Discovery<'a> {
     options: &'a DiscoverOptions,
     sources: Vec<Source>,
@@ -250,35 +265,47 @@ impl Discovery<'_> {
     /// makes the sources in the order found.
     fn classify_found(&mut self) {
         let options = self.options;
-        let classified: Vec<(Found, Option<std::io::Result<Classified>>)> =
-            std::mem::take(&mut self.found)
-                .into_par_iter()
-                .map(|found| match &found {
-                    Found::File { path, .. } => {
-                        let classified = classify(path, options);
-                        (found, Some(classified))
-                    }
-                    _ => (found, None),
-                })
-                .collect();
-        for (found, classified) in classified {
-            match (found, classified) {
-                (Found::Stdin, _) => self.stdin(),
-                (
-                    Found::Skip {
+        let opened: Vec<Opened> = std::mem::take(&mut self.found)
+            .into_par_iter()
+            .map(|found| match found {
+                Found::Stdin => Opened::Stdin,
+                Found::Skip {
+                    path,
+                    reason,
+                    explicit,
+                } => Opened::Skip {
+                    path,
+                    reason,
+                    explicit,
+                },
+                Found::File { path, explicit } => {
+                    let classified = classify(&path, options);
+                    Opened::File {
                         path,
-                        reason,
                         explicit,
-                    },
-                    _,
-                ) => self.skip(&path, reason, explicit),
-                (Found::File { path, explicit }, Some(Ok((kind, units)))) => {
-                    self.push(&path, kind, explicit, units)
+                        classified,
+                    }
                 }
-                (Found::File { path, explicit }, Some(Err(e))) => {
-                    self.skip(&path, SkipReason::Unreadable(e.to_string()), explicit)
-                }
-                (Found::File { .. }, None) => {}
+            })
+            .collect();
+        for opened in opened {
+            match opened {
+                Opened::Stdin => self.stdin(),
+                Opened::Skip {
+                    path,
+                    reason,
+                    explicit,
+                } => self.skip(&path, reason, explicit),
+                Opened::File {
+                    path,
+                    explicit,
+                    classified: Ok((kind, units)),
+                } => self.push(&path, kind, explicit, units),
+                Opened::File {
+                    path,
+                    explicit,
+                    classified: Err(e),
+                } => self.skip(&path, SkipReason::Unreadable(e.to_string()), explicit),
             }
         }
     }
@@ -327,10 +354,10 @@ impl Discovery<'_> {
                 if pattern.contains(['*', '?', '[']) {
                     self.pattern(path, &pattern);
                 } else {
-                    self.skipped(path, SkipReason::NotFound, true);
+                    self.skip_found(path, SkipReason::NotFound, true);
                 }
             }
-            Err(e) => self.skipped(path, SkipReason::Unreadable(e.to_string()), true),
+            Err(e) => self.skip_found(path, SkipReason::Unreadable(e.to_string()), true),
         }
     }
 
@@ -338,7 +365,7 @@ impl Discovery<'_> {
         let paths = match glob::glob(pattern) {
             Ok(paths) => paths,
             Err(e) => {
-                self.skipped(
+                self.skip_found(
                     path,
                     SkipReason::Unreadable(format!("invalid pattern: {e}")),
                     true,
@@ -352,12 +379,12 @@ impl Discovery<'_> {
                 Ok(found) => matched.push(found),
                 Err(e) => {
                     let found = e.path().to_path_buf();
-                    self.skipped(&found, SkipReason::Unreadable(e.error().to_string()), true);
+                    self.skip_found(&found, SkipReason::Unreadable(e.error().to_string()), true);
                 }
             }
         }
         if matched.is_empty() {
-            self.skipped(path, SkipReason::NoMatch, true);
+            self.skip_found(path, SkipReason::NoMatch, true);
         }
         matched.sort();
         for found in matched {
@@ -379,7 +406,7 @@ impl Discovery<'_> {
                 Ok(entry) => self.file_found(entry.path(), false),
                 Err(e) => {
                     let at = e.path().unwrap_or(folder).to_path_buf();
-                    self.skipped(&at, SkipReason::Unreadable(e.to_string()), false);
+                    self.skip_found(&at, SkipReason::Unreadable(e.to_string()), false);
                 }
             }
         }
@@ -392,7 +419,7 @@ impl Discovery<'_> {
         });
     }
 
-    fn skipped(&mut self, path: &Path, reason: SkipReason, explicit: bool) {
+    fn skip_found(&mut self, path: &Path, reason: SkipReason, explicit: bool) {
         self.found.push(Found::Skip {
             path: path.to_path_buf(),
             reason,

@@ -180,7 +180,22 @@ fn compile_rules(
         .map(Path::to_path_buf);
     if let Some(folder) = &folder {
         let index = crate::digest_index::DigestIndex::open(folder);
-        let digests = rules::digests(selection, Some(index));
+        if let Some(problem) = index.problem() {
+            let path = index.path().display();
+            writeln!(
+                stderr,
+                "warning: rule digest index {path}: {problem}; reading the rule files"
+            )?;
+        }
+        let (digests, taken) = rules::digests(selection, Some(&index));
+        let path = index.path().to_path_buf();
+        if let Err(e) = index.save(&taken) {
+            writeln!(
+                stderr,
+                "warning: rule digest index {} not written: {e}",
+                path.display()
+            )?;
+        }
         let key = rules::plan_key(selection, &digests, pipeline, options);
         if let Some(compiled) = engine_cache::read(folder, key, stderr)? {
             return Ok(compiled);

@@ -10,7 +10,7 @@ use sigrun_rule::loader::read_file;
 use sigrun_rule::{
     Diagnostic, Document, Level, ReadFile, ReadRules, RuleSet, Severity, SourceFile, Status,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What to load and which rules to keep.
 #[derive(Debug)]
@@ -136,19 +136,22 @@ pub struct RuleDigests {
 /// Per file its digest, in path order, and the paths that could not be read.
 type FileDigests = (Vec<FileDigest>, Vec<(PathBuf, String)>);
 
+/// What a run learnt of its rule files for the digest index: each file's path, its status
+/// before it was read, and its digest.
+pub type Taken = Vec<(PathBuf, Stamp, u128)>;
+
 /// The digests of the files `selection` names: from `index` for files whose status it
-/// remembers, else by reading them (and `index` then remembers them, when it is given).
-pub fn digests(selection: &RuleSelection, index: Option<DigestIndex>) -> RuleDigests {
-    let digest_each = |paths: &[PathBuf]| -> (FileDigests, Vec<(PathBuf, Stamp, u128)>) {
+/// remembers, else by reading them; and, when an index is given, what to save in it.
+pub fn digests(selection: &RuleSelection, index: Option<&DigestIndex>) -> (RuleDigests, Taken) {
+    let digest_each = |paths: &[PathBuf]| -> (FileDigests, Taken) {
         if paths.is_empty() {
             return Default::default();
         }
         let (digests, unreadable) = ReadRules::for_each_file(paths, |path| {
             // The status is taken before the file is read: a change while it is read then
             // shows in the next run's status.
-            let stamp = index.as_ref().and_then(|_| Stamp::of(path));
+            let stamp = index.and_then(|_| Stamp::of(path));
             let known = index
-                .as_ref()
                 .zip(stamp)
                 .and_then(|(index, stamp)| index.get(path, stamp));
             let digest = match known {
@@ -169,18 +172,12 @@ pub fn digests(selection: &RuleSelection, index: Option<DigestIndex>) -> RuleDig
     let (rules, mut taken) = digest_each(&selection.paths);
     let (filters, taken_filters) = digest_each(&selection.filters);
     taken.extend(taken_filters);
-    if let Some(index) = index {
-        let taken: Vec<(&Path, Stamp, u128)> = taken
-            .iter()
-            .map(|(path, stamp, digest)| (path.as_path(), *stamp, *digest))
-            .collect();
-        index.save(&taken);
-    }
-    RuleDigests {
+    let digests = RuleDigests {
         builtin: builtin_files(selection).iter().map(file_digest).collect(),
         rules,
         filters,
-    }
+    };
+    (digests, taken)
 }
 
 impl RuleFiles {
@@ -432,10 +429,10 @@ mod tests {
         let pipeline = Pipeline::builtin("windows").expect("pipeline");
         let options = CompileOptions::default();
         let key = |digests: &RuleDigests| plan_key(&selection, digests, pipeline, &options);
-        let before = key(&digests(&selection, None));
+        let before = key(&digests(&selection, None).0);
         assert_eq!(before, key(&read(&selection).digests()));
         std::fs::write(&rule, "title: b\nlogsource: {product: windows}\n").expect("write");
-        let after = key(&digests(&selection, None));
+        let after = key(&digests(&selection, None).0);
         assert_ne!(before, after);
         assert_eq!(after, key(&read(&selection).digests()));
     }
