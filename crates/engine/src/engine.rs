@@ -394,6 +394,10 @@ pub struct Scratch {
     names: Vec<Option<NameUse>>,
 }
 
+/// The most name ids a [`Scratch`] remembers resolutions for (`sigrun-logs` starts a new table
+/// past 65,536 names).
+const MAX_NAME_IDS: usize = 1 << 20;
+
 /// What the engine reads of an event field name: the ranges of `name_targets` of the name
 /// itself and of the name with its spaces removed.
 #[derive(Clone, Copy)]
@@ -480,7 +484,9 @@ impl Scratch {
         let known = &mut self.names;
         event.for_each_field_with_id(&mut |name, id, value| {
             let NameUse { exact, spaced } = match id {
-                Some(id) if table != 0 => {
+                // Ids past the bound (from an `EventView` of another reader) are looked up by
+                // name: the memory of names stays small whatever ids come.
+                Some(id) if table != 0 && (id as usize) < MAX_NAME_IDS => {
                     let id = id as usize;
                     match known.get(id) {
                         Some(Some(known)) => *known,

@@ -946,4 +946,10 @@ fn name_ids_are_remembered_per_table_and_never_across_tables() {
     let spaced = [("Image", 0, "C:\\cmd.exe"), ("Command Line", 2, "whoami")];
     assert_eq!(matches(&event(7, spaced.to_vec())), [0]);
     assert_eq!(matches(&event(7, spaced.to_vec())), [0]);
+    // Ids far out of range are looked up by name (no table of four billion entries).
+    let far = [
+        ("Image", u32::MAX, "C:\\cmd.exe"),
+        ("CommandLine", u32::MAX - 1, "whoami"),
+    ];
+    assert_eq!(matches(&event(7, far.to_vec())), [0]);
 }
