@@ -395,13 +395,10 @@ fn the_parse_cache_never_changes_the_output() {
 
     // A damaged cache: a warning, the same alerts, and a good cache again afterwards. (The
     // compiled rules are removed first: a hunt that finds them reads no parse.)
-    let mut bytes = std::fs::read(&file).expect("cache");
     for compiled in compiled_sets(cache.path()) {
         std::fs::remove_file(compiled).expect("remove");
     }
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 1;
-    std::fs::write(&file, &bytes).expect("write");
+    flip_middle_byte(&file);
     let damaged = sigrun_cached(cache.path(), &args);
     assert_eq!(damaged.stdout, without.stdout);
     let warning = String::from_utf8_lossy(&damaged.stderr);
@@ -437,6 +434,37 @@ fn the_parse_cache_never_changes_the_output() {
 }
 
 /// The compiled rule sets in a cache folder.
+/// Damages the cache file `file`, then hunts twice with `args`: the first run warns
+/// (`warning` ... `reason`) and gives the alerts of `without`, the second (after the file was
+/// written again) says no more than `without`.
+fn damage_is_reported_once(
+    cache: &Path,
+    args: &[&str],
+    without: &Output,
+    file: &Path,
+    warning: &str,
+    reason: &str,
+) {
+    flip_middle_byte(file);
+    let damaged = sigrun_cached(cache, args);
+    assert!(damaged.stdout == without.stdout, "damaged: other alerts");
+    let said = String::from_utf8_lossy(&damaged.stderr);
+    assert!(said.contains(warning) && said.contains(reason), "{said}");
+    let again = sigrun_cached(cache, args);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr),
+        String::from_utf8_lossy(&without.stderr)
+    );
+}
+
+/// Damages a cache file as a bad sector would: one bit in its middle.
+fn flip_middle_byte(file: &Path) {
+    let mut bytes = std::fs::read(file).expect("cache file");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(file, &bytes).expect("write");
+}
+
 fn compiled_sets(cache: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(cache)
         .map(|entries| {
@@ -527,22 +555,13 @@ fn the_compiled_rule_cache_never_changes_the_output() {
     let written = compiled_sets(cache.path());
 
     // The file is read: damaged, it is a warning, the same alerts, and written again.
-    let mut bytes = std::fs::read(&written[0]).expect("compiled");
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 1;
-    std::fs::write(&written[0], &bytes).expect("write");
-    let damaged = sigrun_cached(cache.path(), &args);
-    assert!(damaged.stdout == without.stdout, "damaged: other alerts");
-    let warning = String::from_utf8_lossy(&damaged.stderr);
-    assert!(
-        warning.contains("warning: compiled-rule cache ")
-            && warning.contains("damaged (bad checksum); compiling the rules"),
-        "{warning}"
-    );
-    let again = sigrun_cached(cache.path(), &args);
-    assert_eq!(
-        String::from_utf8_lossy(&again.stderr),
-        String::from_utf8_lossy(&without.stderr)
+    damage_is_reported_once(
+        cache.path(),
+        &args,
+        &without,
+        &written[0],
+        "warning: compiled-rule cache ",
+        "damaged (bad checksum); compiling the rules",
     );
 
     // A changed rule is a new rule set: its own compiled file, and the changed rule's
@@ -601,21 +620,14 @@ fn remembered_digests_never_hide_a_changed_rule() {
         assert_eq!(run.stderr, without.stderr);
     }
     // A damaged index: one warning, the same alerts, and written again.
-    let index = cache.path().join("rule-digests.bin");
-    let mut bytes = std::fs::read(&index).expect("index");
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 1;
-    std::fs::write(&index, &bytes).expect("write");
-    let damaged = sigrun_cached(cache.path(), &args);
-    assert!(damaged.stdout == without.stdout, "damaged: other alerts");
-    let warning = String::from_utf8_lossy(&damaged.stderr);
-    assert!(
-        warning.contains("warning: rule digest index ")
-            && warning.contains("damaged (bad checksum); reading the rule files"),
-        "{warning}"
+    damage_is_reported_once(
+        cache.path(),
+        &args,
+        &without,
+        &cache.path().join("rule-digests.bin"),
+        "warning: rule digest index ",
+        "damaged (bad checksum); reading the rule files",
     );
-    let again = sigrun_cached(cache.path(), &args);
-    assert_eq!(again.stderr, without.stderr);
     // The same length, one byte changed: only the file's status tells, and it does.
     let changed = rules.path().join("wmi_host_spawns_shell.yml");
     let text = std::fs::read_to_string(&changed).expect("rule");
