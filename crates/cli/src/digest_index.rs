@@ -44,6 +44,10 @@ impl Stamp {
     /// The status of the file at `path` (`None` where it cannot be read, or on a platform
     /// without inodes and change times: the file is then always read).
     pub fn of(path: &Path) -> Option<Stamp> {
+        #[cfg(target_os = "linux")]
+        if let Some(stamp) = linux::stamp_at(rustix::fs::CWD, path.as_os_str()) {
+            return stamp;
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
@@ -73,6 +77,75 @@ impl Stamp {
         };
         let limit = (limit.as_secs() as i64, i64::from(limit.subsec_nanos()));
         self.modified < limit && self.changed < limit
+    }
+}
+
+/// The statuses of the files at `paths`, each as [`Stamp::of`] gives it, in parallel, in the
+/// order of `paths`. Each folder is opened once and its files are looked up by name in it: a
+/// status taken by path walks every folder of the path again, and for the 2,407 Windows rules,
+/// six folders deep, those walks were most of the time the statuses took.
+pub fn stamps(paths: &[PathBuf]) -> Vec<Option<Stamp>> {
+    use rayon::prelude::*;
+    let folders: Vec<&[PathBuf]> = paths.chunk_by(|a, b| a.parent() == b.parent()).collect();
+    let per_folder: Vec<Vec<Option<Stamp>>> = folders
+        .par_iter()
+        .map(|files| stamps_in_folder(files))
+        .collect();
+    per_folder.into_iter().flatten().collect()
+}
+
+/// The statuses of `files`, which are in one folder.
+fn stamps_in_folder(files: &[PathBuf]) -> Vec<Option<Stamp>> {
+    #[cfg(target_os = "linux")]
+    if let Some(stamps) = linux::stamps_in_folder(files) {
+        return stamps;
+    }
+    files.iter().map(|path| Stamp::of(path)).collect()
+}
+
+/// Statuses from `statx`, which can look a name up in an open folder.
+#[cfg(target_os = "linux")]
+mod linux {
+    use super::Stamp;
+    use rustix::fd::AsFd;
+    use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
+    use std::ffi::OsStr;
+    use std::path::{Path, PathBuf};
+
+    /// The status of `name` in `folder` (following links, as `std::fs::metadata` does), or
+    /// `None` (outer) where `statx` is not available: the caller then asks the standard
+    /// library.
+    pub(super) fn stamp_at(folder: impl AsFd, name: &OsStr) -> Option<Option<Stamp>> {
+        let mask = StatxFlags::INO | StatxFlags::SIZE | StatxFlags::MTIME | StatxFlags::CTIME;
+        match rustix::fs::statx(folder, name, AtFlags::STATX_SYNC_AS_STAT, mask) {
+            Ok(s) => Some(Some(Stamp {
+                device: rustix::fs::makedev(s.stx_dev_major, s.stx_dev_minor),
+                inode: s.stx_ino,
+                len: s.stx_size,
+                modified: (s.stx_mtime.tv_sec, i64::from(s.stx_mtime.tv_nsec)),
+                changed: (s.stx_ctime.tv_sec, i64::from(s.stx_ctime.tv_nsec)),
+            })),
+            Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => None,
+            Err(_) => Some(None),
+        }
+    }
+
+    /// The statuses of `files` (all in one folder), each looked up by name in the folder
+    /// opened once; `None` if the folder cannot be opened or `statx` is not available.
+    pub(super) fn stamps_in_folder(files: &[PathBuf]) -> Option<Vec<Option<Stamp>>> {
+        let folder = match files.first()?.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder,
+            _ => Path::new("."),
+        };
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let folder = rustix::fs::open(folder, flags, Mode::empty()).ok()?;
+        files
+            .iter()
+            .map(|path| match path.file_name() {
+                Some(name) => stamp_at(&folder, name),
+                None => Some(Stamp::of(path)),
+            })
+            .collect()
     }
 }
 
@@ -214,6 +287,57 @@ fn read_entries(file: &Path) -> Result<Vec<Entry>, String> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    /// The status as the standard library reads it.
+    #[cfg(unix)]
+    fn std_stamp(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            device: m.dev(),
+            inode: m.ino(),
+            len: m.len(),
+            modified: (m.mtime(), m.mtime_nsec()),
+            changed: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+
+    /// Statuses looked up by name in their folders are the statuses of the paths, links
+    /// followed, missing files none, in order; relative paths too.
+    #[cfg(unix)]
+    #[test]
+    fn statuses_by_folder_are_the_paths_statuses() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let sub = folder.path().join("sub");
+        std::fs::create_dir(&sub).expect("mkdir");
+        let mut paths = Vec::new();
+        for (at, name, text) in [
+            (folder.path(), "a.yml", "title: a\n"),
+            (&sub, "b.yml", "title: bb\n"),
+            (&sub, "c.yml", "title: ccc\n"),
+        ] {
+            let path = at.join(name);
+            std::fs::write(&path, text).expect("write");
+            paths.push(path);
+        }
+        let link = sub.join("d.yml");
+        std::os::unix::fs::symlink(folder.path().join("a.yml"), &link).expect("symlink");
+        paths.push(link);
+        paths.push(sub.join("missing.yml"));
+        paths.push(folder.path().join("z.yml"));
+        std::fs::write(folder.path().join("z.yml"), "title: z\n").expect("write");
+        // Relative to the working folder (the crate's, under `cargo test`).
+        paths.push(PathBuf::from("Cargo.toml"));
+        paths.push(PathBuf::from("src/main.rs"));
+
+        let expected: Vec<Option<Stamp>> = paths.iter().map(|p| std_stamp(p)).collect();
+        assert_eq!(expected.iter().filter(|s| s.is_none()).count(), 1);
+        assert_eq!(stamps(&paths), expected);
+        let one_by_one: Vec<Option<Stamp>> = paths.iter().map(|p| Stamp::of(p)).collect();
+        assert_eq!(one_by_one, expected);
+        // The link has its target's status.
+        assert_eq!(expected[3], expected[0]);
+    }
 
     /// A run that began `ahead` after now: files written by the test count as settled.
     fn run_in(folder: &Path, ahead: u64) -> DigestIndex {

@@ -3,10 +3,11 @@
 
 use crate::digest_index::{DigestIndex, Stamp};
 use crate::rule_cache::RuleLoader;
+use rayon::prelude::*;
 use sigrun_engine::{CompileKey, CompileOptions};
 use sigrun_pipeline::Pipeline;
 use sigrun_rule::filter::FilterProblem;
-use sigrun_rule::loader::read_file;
+use sigrun_rule::loader::{collect_rule_files, read_file};
 use sigrun_rule::{
     Diagnostic, Document, Level, ReadFile, ReadRules, RuleSet, Severity, SourceFile, Status,
 };
@@ -147,19 +148,27 @@ pub fn digests(selection: &RuleSelection, index: Option<&DigestIndex>) -> (RuleD
         if paths.is_empty() {
             return Default::default();
         }
-        let (digests, unreadable) = ReadRules::for_each_file(paths, |path| {
-            // The status is taken before the file is read: a change while it is read then
-            // shows in the next run's status.
-            let stamp = index.and_then(|_| Stamp::of(path));
-            let known = index
-                .zip(stamp)
-                .and_then(|(index, stamp)| index.get(path, stamp));
-            let digest = match known {
-                Some(digest) => (path.to_path_buf(), Ok(digest)),
-                None => file_digest(&read_file(path)),
-            };
-            (digest, stamp)
-        });
+        let (files, unreadable) = collect_rule_files(paths);
+        // The statuses are taken before the files are read: a change while one is read then
+        // shows in the next run's status.
+        let stamps = match index {
+            Some(_) => crate::digest_index::stamps(&files),
+            None => vec![None; files.len()],
+        };
+        let digests: Vec<(FileDigest, Option<Stamp>)> = files
+            .par_iter()
+            .zip(stamps)
+            .map(|(path, stamp)| {
+                let known = index
+                    .zip(stamp)
+                    .and_then(|(index, stamp)| index.get(path, stamp));
+                let digest = match known {
+                    Some(digest) => (path.clone(), Ok(digest)),
+                    None => file_digest(&read_file(path)),
+                };
+                (digest, stamp)
+            })
+            .collect();
         let taken = digests
             .iter()
             .filter_map(|((path, digest), stamp)| {
