@@ -310,7 +310,10 @@ impl Lowerer<'_, '_> {
                         .iter()
                         .map(|l| table.literal(field, Anchor::Contains, l))
                         .collect();
-                    Ok((Matcher::Regex(LazyRegex::new(&pattern, flags)), hints))
+                    Ok((
+                        Matcher::Regex(Box::new(LazyRegex::new(&pattern, flags))),
+                        hints,
+                    ))
                 });
             }
             MatchValue::Number { value, raw } => {

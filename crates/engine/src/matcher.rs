@@ -158,7 +158,7 @@ pub enum Matcher {
         cased: bool,
     },
     /// Unanchored search, with the rule's flags; compiled on first use.
-    Regex(LazyRegex),
+    Regex(Box<LazyRegex>),
     /// Equal numerically, or as text (case-insensitive) to the number as written.
     Number {
         key: NumKey,
