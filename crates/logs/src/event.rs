@@ -162,7 +162,16 @@ pub struct EventBuf {
     pub(crate) recovered: bool,
     /// The table the entries' name ids come from (0: they have none).
     pub(crate) name_table: u64,
+    /// For an EVTX record filled from its template values: per substitution slot of its own
+    /// instance ([`OWN_SLOTS`]) and of its nested one ([`NESTED_SLOTS`]), where the fill wrote
+    /// the slot's text in `text`, if it did.
+    pub(crate) slot_texts: [Vec<Option<Span>>; 2],
 }
+
+/// The record's own template instance in [`EventBuf::slot_texts`].
+pub(crate) const OWN_SLOTS: usize = 0;
+/// The instance nested in one of the record's substitutions in [`EventBuf::slot_texts`].
+pub(crate) const NESTED_SLOTS: usize = 1;
 
 impl Default for EventBuf {
     fn default() -> Self {
@@ -183,6 +192,7 @@ impl EventBuf {
             location: Location::Source,
             recovered: false,
             name_table: 0,
+            slot_texts: [Vec::new(), Vec::new()],
         }
     }
 
@@ -195,6 +205,7 @@ impl EventBuf {
         self.location = Location::Source;
         self.recovered = false;
         self.name_table = 0;
+        self.slot_texts.iter_mut().for_each(Vec::clear);
     }
 
     /// View the flattened event; `raw` is the JSON text it was flattened from.

@@ -494,11 +494,11 @@ impl Unit<'_> {
         // Written here from the values when the plans cover the record (no panic is
         // expected: a declined or panicking write is left to `evtx`, which reports).
         let written_here = Cell::new(false);
-        let json = || {
+        let json = |event: &EventBuf| {
             // Most records' JSON is 1-3 KB: grown from nothing, it was copied four times.
             let mut out = Vec::with_capacity(4096);
             let written = catch_unwind(AssertUnwindSafe(|| {
-                filled.write_json(data, stream, &mut out).is_ok()
+                filled.write_json(data, stream, event, &mut out).is_ok()
             }));
             if written.unwrap_or(false) {
                 written_here.set(true);
@@ -522,14 +522,15 @@ impl Unit<'_> {
     fn direct_event(
         &mut self,
         location: Location,
-        json: impl Fn() -> Result<Vec<u8>, String>,
+        json: impl Fn(&EventBuf) -> Result<Vec<u8>, String>,
         event: &mut EventBuf,
         on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
     ) -> ControlFlow<Stop> {
         event.location = location;
         event.recovered = false;
         self.stats.events += 1;
-        let json = LazyJson::new(json);
+        let event = &*event;
+        let json = LazyJson::new(|| json(event));
         let render = || json.get();
         let flow = on_event(event.event_rendered(&render));
         // The fields were read and matched; only the text for the alerts is missing.
@@ -573,7 +574,8 @@ impl Unit<'_> {
             .unwrap_or(false)
         };
         if direct {
-            return self.direct_event(record_location, || render(record.clone()), event, on_event);
+            let json = |_: &EventBuf| render(record.clone());
+            return self.direct_event(record_location, json, event, on_event);
         }
         let rendered = match catch_unwind(AssertUnwindSafe(|| record.into_json_bytes())) {
             Ok(Ok(rendered)) => rendered,

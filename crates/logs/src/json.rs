@@ -117,17 +117,42 @@ pub(crate) static STOPS: [bool; 256] = {
     table
 };
 
-/// Whether any byte of `word` is `"`, `\\` or a control character (bit tricks: a byte
-/// `b` is zero exactly when `(b - 1) & !b` has its high bit set, for every byte at once).
+/// Whether any byte of `word` is `"`, `\\` or a control character.
 #[inline]
 fn has_stop(word: u64) -> bool {
+    stop_mask(word) != 0
+}
+
+/// The high bit of each byte of `word` (read little-endian) that is `"`, `\\` or a control
+/// character, by bit tricks: a byte `b` is zero exactly when `(b - 1) & !b` has its high bit
+/// set, for every byte at once. A borrow can also set the bit of a byte above a stop, never
+/// below the first: the lowest bit set is exactly the first stop.
+#[inline]
+pub(crate) fn stop_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let quote = zero(word ^ (ONES * u64::from(b'"')));
     let backslash = zero(word ^ (ONES * u64::from(b'\\')));
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    quote | backslash | control != 0
+    quote | backslash | control
+}
+
+/// Where the first byte of `bytes` at or after `from` is a [`STOPS`] byte.
+#[inline]
+pub(crate) fn next_stop(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(word) = bytes.get(at..).and_then(|rest| rest.first_chunk::<8>()) {
+        let mask = stop_mask(u64::from_le_bytes(*word));
+        if mask != 0 {
+            return Some(at + (mask.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter()
+        .position(|&b| STOPS[usize::from(b)])
+        .map(|i| at + i)
 }
 
 /// Decode the string whose opening quote is at `pos` into `out`; return the position after

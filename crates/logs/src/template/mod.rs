@@ -32,7 +32,7 @@ use evtx::EvtxRecord;
 use evtx::binxml::BinXmlTemplateValues;
 use evtx::binxml::value_variant::BinXmlValue;
 
-use crate::event::{Entry, EventBuf, NO_NAME_ID, Span, name_key};
+use crate::event::{Entry, EventBuf, NESTED_SLOTS, NO_NAME_ID, OWN_SLOTS, Span, name_key};
 use crate::names::NameIds;
 use crate::{Layout, ValueKind};
 
@@ -46,7 +46,7 @@ mod cursor;
 mod json;
 mod values;
 use cursor::Cursor;
-use json::JsonPlan;
+use json::{JsonPlan, Slots};
 use values::{Instance, Sub, array_items, read_instance};
 
 /// Bytes before a template definition's BinXML: next-definition offset, GUID, data size.
@@ -290,25 +290,40 @@ impl Filled {
     /// as `evtx` renders it, from its values read again in the common layout; declined where
     /// the plans do not cover its definitions or values (see [`json`]), and `out` is then
     /// left in any state.
+    /// `filled` is the buffer the record was filled into, which holds the text of most of
+    /// its values.
     pub(crate) fn write_json(
         &self,
         chunk: &[u8],
         (offset, len): (u64, usize),
+        filled: &EventBuf,
         out: &mut Vec<u8>,
     ) -> Result<(), Declined> {
+        fn slots<'s, 'c>(values: &'s [Sub<'c>], filled: &'s EventBuf, at: usize) -> Slots<'s, 'c> {
+            Slots {
+                values,
+                texts: &filled.slot_texts[at],
+                text: &filled.text,
+            }
+        }
         let own = read_instance(chunk, offset as usize, len).ok_or(Declined)?;
         let plan = self.own.json.as_ref().ok_or(Declined)?;
-        plan.write_record(&own.values, out, &mut |bytes, out| {
-            let offset = nested_offset(chunk, bytes)?;
-            let instance = read_instance(chunk, offset, bytes.len()).ok_or(Declined)?;
-            match &self.nested {
-                Some((def_offset, shape)) if *def_offset == instance.def_offset => {
-                    let plan = shape.json.as_ref().ok_or(Declined)?;
-                    plan.write_member(&instance.values, out, &mut |_, _| Err(Declined))
+        plan.write_record(
+            &slots(&own.values, filled, OWN_SLOTS),
+            out,
+            &mut |bytes, out| {
+                let offset = nested_offset(chunk, bytes)?;
+                let instance = read_instance(chunk, offset, bytes.len()).ok_or(Declined)?;
+                match &self.nested {
+                    Some((def_offset, shape)) if *def_offset == instance.def_offset => {
+                        let plan = shape.json.as_ref().ok_or(Declined)?;
+                        let values = slots(&instance.values, filled, NESTED_SLOTS);
+                        plan.write_member(&values, out, &mut |_, _| Err(Declined))
+                    }
+                    _ => Err(Declined),
                 }
-                _ => Err(Declined),
-            }
-        })
+            },
+        )
     }
 }
 
@@ -337,14 +352,21 @@ fn fill_with<'c>(
     buf.name_table = shapes.names.table();
     let mut system = 0..0;
     let mut nested_shape = None;
-    shape.fill(&own.values, buf, &mut system, &mut |bytes, buf| {
-        let offset = nested_offset(chunk, bytes)?;
-        let nested = instance_at(offset as u64, bytes.len())?;
-        let shape = shapes.get(chunk, nested.def_offset, Role::EventChild)?;
-        shape.fill(&nested.values, buf, &mut (0..0), &mut |_, _| Err(Declined))?;
-        nested_shape = Some((nested.def_offset, shape));
-        Ok(())
-    })?;
+    shape.fill(
+        &own.values,
+        buf,
+        OWN_SLOTS,
+        &mut system,
+        &mut |bytes, buf| {
+            let offset = nested_offset(chunk, bytes)?;
+            let nested = instance_at(offset as u64, bytes.len())?;
+            let shape = shapes.get(chunk, nested.def_offset, Role::EventChild)?;
+            let no_nested: &mut FillNested<'_> = &mut |_, _| Err(Declined);
+            shape.fill(&nested.values, buf, NESTED_SLOTS, &mut (0..0), no_nested)?;
+            nested_shape = Some((nested.def_offset, shape));
+            Ok(())
+        },
+    )?;
     crate::header::fill(buf, system);
     Ok(Filled {
         own: shape,
@@ -429,6 +451,7 @@ impl Shape {
         &self,
         values: &[Sub<'_>],
         buf: &mut EventBuf,
+        instance: usize,
         system: &mut Range<usize>,
         nested: &mut FillNested<'_>,
     ) -> Result<(), Declined> {
@@ -436,6 +459,15 @@ impl Shape {
         if self.all_left_out.iter().any(|group| group.iter().all(null)) {
             return Err(Declined);
         }
+        buf.slot_texts[instance].clear();
+        buf.slot_texts[instance].resize(values.len(), None);
+        // Where the value of `slot` was written (from `start` to the end of the text).
+        let written = |buf: &mut EventBuf, slot: u16, start: usize| {
+            let end = buf.text.len();
+            if let Some(known) = buf.slot_texts[instance].get_mut(usize::from(slot)) {
+                *known = Some(Span::new(start, end));
+            }
+        };
         for (index, field) in self.fields.iter().enumerate() {
             if index == self.system.start {
                 system.start = buf.entries.len();
@@ -458,7 +490,11 @@ impl Shape {
                 }
                 Source::Null => ValueKind::Null,
                 Source::Slot { index, empty } => match values.get(usize::from(*index)) {
-                    Some(value) if !is_empty(value) => write_value(value, &mut buf.text)?,
+                    Some(value) if !is_empty(value) => {
+                        let kind = write_value(value, &mut buf.text)?;
+                        written(buf, *index, start);
+                        kind
+                    }
                     _ => match empty {
                         Empty::Omit => continue,
                         Empty::Null => ValueKind::Null,
@@ -474,7 +510,11 @@ impl Shape {
                         }
                         continue;
                     }
-                    Some(value) if !is_empty(value) => write_value(value, &mut buf.text)?,
+                    Some(value) if !is_empty(value) => {
+                        let kind = write_value(value, &mut buf.text)?;
+                        written(buf, *index, start);
+                        kind
+                    }
                     _ => ValueKind::String,
                 },
                 Source::Nested { index } => {

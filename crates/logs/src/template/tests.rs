@@ -159,9 +159,13 @@ fn fill(
     buf.clear();
     buf.layout = Layout::WindowsNested;
     let mut system = 0..0;
-    shape.fill(&subs(values), &mut buf, &mut system, &mut |_, _| {
-        Err(Declined)
-    })?;
+    shape.fill(
+        &subs(values),
+        &mut buf,
+        OWN_SLOTS,
+        &mut system,
+        &mut |_, _| Err(Declined),
+    )?;
     crate::header::fill(&mut buf, system);
     let event = buf.event(b"");
     Ok(event
@@ -280,9 +284,13 @@ fn the_header_is_read_from_the_system_fields() {
     let mut buf = EventBuf::new();
     let mut system = 0..0;
     shape
-        .fill(&subs(&values), &mut buf, &mut system, &mut |_, _| {
-            Err(Declined)
-        })
+        .fill(
+            &subs(&values),
+            &mut buf,
+            OWN_SLOTS,
+            &mut system,
+            &mut |_, _| Err(Declined),
+        )
         .expect("filled");
     assert_eq!(system, 0..4);
     crate::header::fill(&mut buf, system);
@@ -420,15 +428,22 @@ fn a_nested_event_data_fills_its_fields_in_place() {
         BinXmlValue::BinXmlType(&payload),
     ];
     shape
-        .fill(&subs(&values), &mut buf, &mut system, &mut |bytes, buf| {
-            assert_eq!(bytes, payload);
-            nested_shape.fill(
-                &[Sub::Value(string(&image))],
-                buf,
-                &mut (0..0),
-                &mut |_, _| Err(Declined),
-            )
-        })
+        .fill(
+            &subs(&values),
+            &mut buf,
+            OWN_SLOTS,
+            &mut system,
+            &mut |bytes, buf| {
+                assert_eq!(bytes, payload);
+                nested_shape.fill(
+                    &[Sub::Value(string(&image))],
+                    buf,
+                    NESTED_SLOTS,
+                    &mut (0..0),
+                    &mut |_, _| Err(Declined),
+                )
+            },
+        )
         .expect("filled");
     let fields: Vec<_> = buf
         .event(b"")
@@ -658,8 +673,10 @@ fn hex_edges() {
 fn json(shape: &Shape, values: &[BinXmlValue<'_>]) -> Option<String> {
     let mut out = Vec::new();
     let plan = shape.json.as_ref()?;
-    plan.write_record(&subs(values), &mut out, &mut |_, _| Err(Declined))
-        .ok()?;
+    plan.write_record(&Slots::values_only(&subs(values)), &mut out, &mut |_, _| {
+        Err(Declined)
+    })
+    .ok()?;
     String::from_utf8(out).ok()
 }
 
@@ -858,6 +875,35 @@ fn definition_text_that_looks_like_a_number_is_a_string() {
     );
 }
 
+proptest::proptest! {
+    /// Escaping eight bytes at a time gives what escaping byte by byte gives, on text with
+    /// many bytes to escape, at every position of a word.
+    #[test]
+    fn json_escaping_by_words_agrees_with_escaping_by_bytes(
+        text in "[a\"\\\\\u{0}-\u{1f}\u{7f}\u{80}-\u{ff}\u{2028}\u{1d11e} ]{0,40}",
+    ) {
+        let mut expected = Vec::new();
+        for ch in text.chars() {
+            match ch {
+                '"' => expected.extend_from_slice(b"\\\""),
+                '\\' => expected.extend_from_slice(b"\\\\"),
+                '\n' => expected.extend_from_slice(b"\\n"),
+                '\r' => expected.extend_from_slice(b"\\r"),
+                '\t' => expected.extend_from_slice(b"\\t"),
+                '\u{8}' => expected.extend_from_slice(b"\\b"),
+                '\u{c}' => expected.extend_from_slice(b"\\f"),
+                c if (c as u32) < 0x20 => {
+                    expected.extend_from_slice(format!("\\u{:04X}", c as u32).as_bytes())
+                }
+                c => expected.extend_from_slice(c.to_string().as_bytes()),
+            }
+        }
+        let mut out = Vec::new();
+        json::escape(&text, &mut out);
+        proptest::prop_assert_eq!(out, expected);
+    }
+}
+
 #[test]
 fn json_strings_are_escaped_as_evtx_escapes_them() {
     let escaped = |text: &str| {
@@ -901,15 +947,31 @@ fn fill_and_json(shape: &Shape, values: &[Sub<'_>]) -> Result<(Fields, String), 
     let mut buf = EventBuf::new();
     buf.clear();
     buf.layout = Layout::WindowsNested;
-    shape.fill(values, &mut buf, &mut (0..0), &mut |_, _| Err(Declined))?;
+    shape.fill(values, &mut buf, OWN_SLOTS, &mut (0..0), &mut |_, _| {
+        Err(Declined)
+    })?;
     let event = buf.event(b"");
     let fields = event
         .fields()
         .map(|(n, v)| (n.to_string(), v.kind(), v.text().to_string()))
         .collect();
-    let mut out = Vec::new();
     let plan = shape.json.as_ref().ok_or(Declined)?;
-    plan.write_record(values, &mut out, &mut |_, _| Err(Declined))?;
+    // With the texts the fill made, and converting every value again: the same text.
+    let mut out = Vec::new();
+    let filled = Slots {
+        values,
+        texts: &buf.slot_texts[OWN_SLOTS],
+        text: &buf.text,
+    };
+    plan.write_record(&filled, &mut out, &mut |_, _| Err(Declined))?;
+    let mut again = Vec::new();
+    plan.write_record(&Slots::values_only(values), &mut again, &mut |_, _| {
+        Err(Declined)
+    })?;
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&again)
+    );
     Ok((fields, String::from_utf8(out).map_err(|_| Declined)?))
 }
 
@@ -1113,6 +1175,7 @@ fn shapes_give_a_field_name_one_id_and_start_a_new_table_when_full() {
         .fill(
             &subs(&[string(&utf16("b")), string(&utf16("a"))]),
             &mut buf,
+            OWN_SLOTS,
             &mut (0..0),
             &mut |_, _| Err(Declined),
         )
