@@ -55,6 +55,8 @@ pub fn read(
             return Ok(None);
         }
     };
+    // Shared with the engine, whose automata keep views of it instead of copies.
+    let bytes = bytes::Bytes::from(bytes);
     match decode(&bytes, key) {
         Ok(compiled) => {
             mark_used(&path);
@@ -103,7 +105,7 @@ fn encode(compiled: &Compiled, key: u128) -> Option<Vec<u8>> {
 
 /// The rules in `bytes`, checked: the plan's checksum, the engine's own checks, and that the
 /// engine accounts for exactly the plan's rules.
-fn decode(bytes: &[u8], key: u128) -> Result<Compiled, String> {
+fn decode(bytes: &bytes::Bytes, key: u128) -> Result<Compiled, String> {
     let foreign = || "not a compiled rule set of this version of sigrun".to_string();
     let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(foreign)?;
     let (len, rest) = rest.split_first_chunk::<8>().ok_or_else(foreign)?;
@@ -116,7 +118,9 @@ fn decode(bytes: &[u8], key: u128) -> Result<Compiled, String> {
     }
     let plan: RulePlan =
         postcard::from_bytes(plan).map_err(|e| format!("cannot be decoded: {e}"))?;
-    let (engine, problems) = Engine::from_snapshot(snapshot, key).map_err(|e| e.to_string())?;
+    let snapshot = bytes.slice_ref(snapshot);
+    let (engine, problems) =
+        Engine::from_shared_snapshot(&snapshot, key).map_err(|e| e.to_string())?;
     let compiled = Compiled {
         plan,
         engine,
@@ -240,7 +244,7 @@ mod tests {
     fn a_file_reads_back_under_its_key_only_and_whole() {
         let key = 0x1234_u128;
         let bytes = encode(&compiled(2), key).expect("encodes");
-        let back = decode(&bytes, key).expect("decodes");
+        let back = decode(&bytes::Bytes::from(bytes.clone()), key).expect("decodes");
         assert_eq!(back.plan.info.len(), 2);
         assert_eq!(back.plan.info[1].title, "broken");
         assert_eq!(back.plan.filtered_out, 3);
@@ -249,7 +253,10 @@ mod tests {
         // The same bytes again: a file is the same for the same rules.
         assert!(encode(&back, key).expect("encodes") == bytes);
 
-        let refused = |bytes: &[u8], key: u128| decode(bytes, key).err().expect("refused");
+        let refused = |bytes: &[u8], key: u128| {
+            let bytes = bytes::Bytes::copy_from_slice(bytes);
+            decode(&bytes, key).err().expect("refused")
+        };
         assert_eq!(
             refused(&bytes, key + 1),
             "written for other rules, pipeline or options"

@@ -13,8 +13,10 @@
 //! bytes made to pass it, which can change what the rules match (as any forged rule can) but
 //! cannot crash or hang a hunt. A match's pattern and position are checked where they are used.
 
+use bytes::Bytes;
 use daachorse::{DoubleArrayAhoCorasick, DoubleArrayAhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 /// Most patterns for which the packed prefilter is built (Teddy handles up to a few dozen
@@ -102,8 +104,9 @@ impl<'de> Deserialize<'de> for Patterns {
 #[derive(Default)]
 pub(crate) struct Automaton {
     patterns: Patterns,
-    /// The automaton as a snapshot kept it, until first use.
-    stored: Option<Box<[u8]>>,
+    /// The automaton as a snapshot kept it, until first use: a view of the snapshot's bytes
+    /// where they are shared ([`SharedSnapshot`]), else a copy.
+    stored: Option<Bytes>,
     searcher: OnceLock<Searcher>,
 }
 
@@ -328,10 +331,47 @@ struct StoredRef<'a> {
 }
 
 #[derive(Deserialize)]
-struct Stored {
+struct Stored<'a> {
     patterns: Patterns,
-    #[serde(with = "serde_bytes")]
-    automaton: Option<Box<[u8]>>,
+    #[serde(borrow)]
+    automaton: Option<&'a [u8]>,
+}
+
+thread_local! {
+    /// The snapshot being read on this thread, when its bytes are shared.
+    static SHARED: RefCell<Option<Bytes>> = const { RefCell::new(None) };
+}
+
+/// While alive, automata read on this thread keep views of `bytes` (the snapshot being read)
+/// instead of copies of their parts of it: reading a snapshot of the Windows rules copied
+/// 2 MB of automata into fresh memory.
+pub(crate) struct SharedSnapshot(());
+
+impl SharedSnapshot {
+    pub(crate) fn new(bytes: &Bytes) -> SharedSnapshot {
+        SHARED.with_borrow_mut(|shared| *shared = Some(bytes.clone()));
+        SharedSnapshot(())
+    }
+}
+
+impl Drop for SharedSnapshot {
+    fn drop(&mut self) {
+        SHARED.with_borrow_mut(|shared| *shared = None);
+    }
+}
+
+/// `part` as a view of the shared snapshot it is a slice of, else a copy.
+fn keep(part: &[u8]) -> Bytes {
+    SHARED.with_borrow(|shared| {
+        let within = shared.as_ref().filter(|whole| {
+            let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+            start <= whole.len() && part.len() <= whole.len() - start
+        });
+        match within {
+            Some(whole) => whole.slice_ref(part),
+            None => Bytes::copy_from_slice(part),
+        }
+    })
 }
 
 impl Serialize for Automaton {
@@ -351,7 +391,7 @@ impl<'de> Deserialize<'de> for Automaton {
         let stored = Stored::deserialize(deserializer)?;
         Ok(Automaton {
             patterns: stored.patterns,
-            stored: stored.automaton,
+            stored: stored.automaton.map(keep),
             searcher: OnceLock::new(),
         })
     }
@@ -413,13 +453,48 @@ mod tests {
         damage(&mut bytes);
         Automaton {
             patterns: patterns(texts),
-            stored: Some(bytes.into()),
+            stored: Some(Bytes::from(bytes)),
             searcher: OnceLock::new(),
         }
     }
 
     const TEXTS: [&str; 4] = ["cmd.exe", "md", "\\temp\\", "exe"];
     const VALUE: &str = "c:\\temp\\cmd.exe";
+
+    /// Read while a snapshot's bytes are shared, an automaton keeps a view of them; read
+    /// otherwise (or after), a copy. Either finds the same matches.
+    #[test]
+    fn automata_read_from_shared_bytes_keep_views_of_them() {
+        let automaton = Automaton::new(patterns(&TEXTS));
+        automaton.build();
+        let bytes = Bytes::from(postcard::to_allocvec(&automaton).expect("encodes"));
+        let in_bytes = |read: &Automaton| {
+            let stored = read.stored.as_ref().expect("stored");
+            let start = (stored.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+            start < bytes.len()
+        };
+        let copied: Automaton = postcard::from_bytes(&bytes).expect("decodes");
+        assert!(!in_bytes(&copied));
+        let shared: Automaton = {
+            let _shared = SharedSnapshot::new(&bytes);
+            postcard::from_bytes(&bytes).expect("decodes")
+        };
+        assert!(in_bytes(&shared));
+        let after: Automaton = postcard::from_bytes(&bytes).expect("decodes");
+        assert!(!in_bytes(&after));
+        // Bytes that are not the shared ones are copied.
+        let other = bytes.to_vec();
+        let elsewhere: Automaton = {
+            let _shared = SharedSnapshot::new(&bytes);
+            postcard::from_bytes(&other).expect("decodes")
+        };
+        assert!(!in_bytes(&elsewhere));
+        let expected = matches(&automaton, VALUE);
+        assert!(!expected.is_empty());
+        for read in [&copied, &shared, &elsewhere] {
+            assert_eq!(matches(read, VALUE), expected);
+        }
+    }
     const EXPECTED: [(usize, usize); 4] = [(0, 8), (1, 9), (2, 2), (3, 12)];
 
     #[test]
@@ -491,7 +566,7 @@ mod tests {
         let bytes = built_bytes(&["md", "exe"]);
         let automaton = Automaton {
             patterns: patterns(&["md"]),
-            stored: Some(bytes.into()),
+            stored: Some(Bytes::from(bytes)),
             searcher: OnceLock::new(),
         };
         assert_eq!(matches(&automaton, VALUE), [(0, 9)]);

@@ -166,6 +166,16 @@ impl Engine {
         Ok((Engine::from_parts(parts), problems))
     }
 
+    /// [`Engine::from_snapshot`] for bytes the engine may keep: its automata keep views of
+    /// them instead of copies of their parts.
+    pub fn from_shared_snapshot(
+        bytes: &bytes::Bytes,
+        key: u128,
+    ) -> Result<(Engine, Vec<CompileProblem>), SnapshotError> {
+        let _shared = crate::automaton::SharedSnapshot::new(bytes);
+        Engine::from_snapshot(bytes, key)
+    }
+
     /// Builds every field automaton not built yet, on `threads` threads. A snapshot holds
     /// every automaton, and [`Engine::snapshot`] builds those still missing one by one: call
     /// this first to build them in parallel.
