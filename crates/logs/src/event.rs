@@ -117,6 +117,10 @@ pub(crate) struct Entry {
     pub(crate) name_id: u32,
     pub(crate) value: Span,
     pub(crate) kind: ValueKind,
+    /// For an EVTX record filled from its template values: the substitution whose text the
+    /// value is (see [`OWN_SLOTS`], [`NESTED_SLOTS`]), which the record's JSON text takes
+    /// instead of converting the substitution again; else [`NO_SLOT`].
+    pub(crate) slot: u16,
 }
 
 /// The [`Entry::name_id`] of a name without one.
@@ -162,16 +166,16 @@ pub struct EventBuf {
     pub(crate) recovered: bool,
     /// The table the entries' name ids come from (0: they have none).
     pub(crate) name_table: u64,
-    /// For an EVTX record filled from its template values: per substitution slot of its own
-    /// instance ([`OWN_SLOTS`]) and of its nested one ([`NESTED_SLOTS`]), where the fill wrote
-    /// the slot's text in `text`, if it did.
-    pub(crate) slot_texts: [Vec<Option<Span>>; 2],
 }
 
-/// The record's own template instance in [`EventBuf::slot_texts`].
-pub(crate) const OWN_SLOTS: usize = 0;
-/// The instance nested in one of the record's substitutions in [`EventBuf::slot_texts`].
-pub(crate) const NESTED_SLOTS: usize = 1;
+/// [`Entry::slot`] of the substitutions of an EVTX record's own template instance: the slot
+/// number as it is.
+pub(crate) const OWN_SLOTS: u16 = 0;
+/// [`Entry::slot`] of the substitutions of the instance nested in one of the record's: the
+/// slot number with this bit set.
+pub(crate) const NESTED_SLOTS: u16 = 0x8000;
+/// [`Entry::slot`] of a value that is no substitution's text (and of slots from 0x8000 on).
+pub(crate) const NO_SLOT: u16 = u16::MAX;
 
 impl Default for EventBuf {
     fn default() -> Self {
@@ -192,7 +196,6 @@ impl EventBuf {
             location: Location::Source,
             recovered: false,
             name_table: 0,
-            slot_texts: [Vec::new(), Vec::new()],
         }
     }
 
@@ -205,7 +208,21 @@ impl EventBuf {
         self.location = Location::Source;
         self.recovered = false;
         self.name_table = 0;
-        self.slot_texts.iter_mut().for_each(Vec::clear);
+    }
+
+    /// Per substitution slot of the template `instance` ([`OWN_SLOTS`] or [`NESTED_SLOTS`]),
+    /// of `count` slots, the text the fill wrote for it, if it wrote one.
+    pub(crate) fn slot_texts(&self, instance: u16, count: usize) -> Vec<Option<Span>> {
+        let mut texts = vec![None; count];
+        for entry in &self.entries {
+            if entry.slot != NO_SLOT
+                && entry.slot & NESTED_SLOTS == instance
+                && let Some(text) = texts.get_mut(usize::from(entry.slot & !NESTED_SLOTS))
+            {
+                *text = Some(entry.value);
+            }
+        }
+        texts
     }
 
     /// View the flattened event; `raw` is the JSON text it was flattened from.

@@ -250,6 +250,7 @@ impl Flattener<'_, '_> {
             name_id: NO_NAME_ID,
             value,
             kind,
+            slot: crate::event::NO_SLOT,
         });
         Ok(())
     }

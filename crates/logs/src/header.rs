@@ -122,5 +122,6 @@ fn add_alias(buf: &mut EventBuf, name: &str, value: Span, kind: crate::ValueKind
         name_id: NO_NAME_ID,
         value,
         kind,
+        slot: crate::event::NO_SLOT,
     });
 }

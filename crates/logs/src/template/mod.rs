@@ -32,7 +32,7 @@ use evtx::EvtxRecord;
 use evtx::binxml::BinXmlTemplateValues;
 use evtx::binxml::value_variant::BinXmlValue;
 
-use crate::event::{Entry, EventBuf, NESTED_SLOTS, NO_NAME_ID, OWN_SLOTS, Span, name_key};
+use crate::event::{Entry, EventBuf, NESTED_SLOTS, NO_NAME_ID, NO_SLOT, OWN_SLOTS, Span, name_key};
 use crate::names::NameIds;
 use crate::{Layout, ValueKind};
 
@@ -86,7 +86,9 @@ struct Field {
 
 impl Field {
     /// Append this field's entry, whose value is the text written since `start`.
-    fn push_entry(&self, buf: &mut EventBuf, start: usize, kind: ValueKind) {
+    /// Append this field's entry, whose value is the text written since `start` (the text of
+    /// substitution `slot`, or [`NO_SLOT`]).
+    fn push_entry(&self, buf: &mut EventBuf, start: usize, kind: ValueKind, slot: u16) {
         let value = Span::new(start, buf.text.len());
         let name = buf.push_text(&self.name);
         buf.entries.push(Entry {
@@ -95,6 +97,7 @@ impl Field {
             name_id: self.id,
             value,
             kind,
+            slot,
         });
     }
 }
@@ -299,17 +302,22 @@ impl Filled {
         filled: &EventBuf,
         out: &mut Vec<u8>,
     ) -> Result<(), Declined> {
-        fn slots<'s, 'c>(values: &'s [Sub<'c>], filled: &'s EventBuf, at: usize) -> Slots<'s, 'c> {
+        fn slots<'s, 'c>(
+            values: &'s [Sub<'c>],
+            texts: &'s [Option<Span>],
+            filled: &'s EventBuf,
+        ) -> Slots<'s, 'c> {
             Slots {
                 values,
-                texts: &filled.slot_texts[at],
+                texts,
                 text: &filled.text,
             }
         }
         let own = read_instance(chunk, offset as usize, len).ok_or(Declined)?;
         let plan = self.own.json.as_ref().ok_or(Declined)?;
+        let own_texts = filled.slot_texts(OWN_SLOTS, own.values.len());
         plan.write_record(
-            &slots(&own.values, filled, OWN_SLOTS),
+            &slots(&own.values, &own_texts, filled),
             out,
             &mut |bytes, out| {
                 let offset = nested_offset(chunk, bytes)?;
@@ -317,7 +325,8 @@ impl Filled {
                 match &self.nested {
                     Some((def_offset, shape)) if *def_offset == instance.def_offset => {
                         let plan = shape.json.as_ref().ok_or(Declined)?;
-                        let values = slots(&instance.values, filled, NESTED_SLOTS);
+                        let texts = filled.slot_texts(NESTED_SLOTS, instance.values.len());
+                        let values = slots(&instance.values, &texts, filled);
                         plan.write_member(&values, out, &mut |_, _| Err(Declined))
                     }
                     _ => Err(Declined),
@@ -451,7 +460,7 @@ impl Shape {
         &self,
         values: &[Sub<'_>],
         buf: &mut EventBuf,
-        instance: usize,
+        instance: u16,
         system: &mut Range<usize>,
         nested: &mut FillNested<'_>,
     ) -> Result<(), Declined> {
@@ -459,13 +468,12 @@ impl Shape {
         if self.all_left_out.iter().any(|group| group.iter().all(null)) {
             return Err(Declined);
         }
-        buf.slot_texts[instance].clear();
-        buf.slot_texts[instance].resize(values.len(), None);
-        // Where the value of `slot` was written (from `start` to the end of the text).
-        let written = |buf: &mut EventBuf, slot: u16, start: usize| {
-            let end = buf.text.len();
-            if let Some(known) = buf.slot_texts[instance].get_mut(usize::from(slot)) {
-                *known = Some(Span::new(start, end));
+        // The entry's mark for the text of substitution `index`.
+        let slot = |index: u16| {
+            if index < NESTED_SLOTS {
+                index | instance
+            } else {
+                NO_SLOT
             }
         };
         for (index, field) in self.fields.iter().enumerate() {
@@ -483,22 +491,20 @@ impl Shape {
                 continue;
             }
             let start = buf.text.len();
-            let kind = match &field.value {
+            let (kind, slot) = match &field.value {
                 Source::Text(text) => {
                     buf.text.push_str(text);
-                    ValueKind::String
+                    (ValueKind::String, NO_SLOT)
                 }
-                Source::Null => ValueKind::Null,
+                Source::Null => (ValueKind::Null, NO_SLOT),
                 Source::Slot { index, empty } => match values.get(usize::from(*index)) {
                     Some(value) if !is_empty(value) => {
-                        let kind = write_value(value, &mut buf.text)?;
-                        written(buf, *index, start);
-                        kind
+                        (write_value(value, &mut buf.text)?, slot(*index))
                     }
                     _ => match empty {
                         Empty::Omit => continue,
-                        Empty::Null => ValueKind::Null,
-                        Empty::Blank => ValueKind::String,
+                        Empty::Null => (ValueKind::Null, NO_SLOT),
+                        Empty::Blank => (ValueKind::String, NO_SLOT),
                     },
                 },
                 Source::Items { index } => match values.get(usize::from(*index)) {
@@ -506,16 +512,14 @@ impl Shape {
                         for item in array_items(bytes) {
                             let start = buf.text.len();
                             push_utf16(item, &mut buf.text)?;
-                            field.push_entry(buf, start, ValueKind::String);
+                            field.push_entry(buf, start, ValueKind::String, NO_SLOT);
                         }
                         continue;
                     }
                     Some(value) if !is_empty(value) => {
-                        let kind = write_value(value, &mut buf.text)?;
-                        written(buf, *index, start);
-                        kind
+                        (write_value(value, &mut buf.text)?, slot(*index))
                     }
-                    _ => ValueKind::String,
+                    _ => (ValueKind::String, NO_SLOT),
                 },
                 Source::Nested { index } => {
                     match values.get(usize::from(*index)) {
@@ -530,7 +534,7 @@ impl Shape {
                     continue;
                 }
             };
-            field.push_entry(buf, start, kind);
+            field.push_entry(buf, start, kind, slot);
         }
         if self.system.end == self.fields.len() && self.system.start < self.system.end {
             system.end = buf.entries.len();

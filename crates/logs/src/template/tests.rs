@@ -960,7 +960,7 @@ fn fill_and_json(shape: &Shape, values: &[Sub<'_>]) -> Result<(Fields, String), 
     let mut out = Vec::new();
     let filled = Slots {
         values,
-        texts: &buf.slot_texts[OWN_SLOTS],
+        texts: &buf.slot_texts(OWN_SLOTS, values.len()),
         text: &buf.text,
     };
     plan.write_record(&filled, &mut out, &mut |_, _| Err(Declined))?;
