@@ -971,15 +971,23 @@ fn name_at(chunk: &[u8], offset: usize) -> Option<(String, usize)> {
     Some((utf16(chunk.get(start..start + count * 2)?)?, count))
 }
 
-/// A name or text of a definition, which ends at its first NUL as `evtx` reads it.
+/// A name or text of a definition, which ends at its first NUL as `evtx` reads it (`None`
+/// on an unpaired surrogate before it). Most are a few ASCII characters, taken one by one;
+/// others are read as values are.
 fn utf16(bytes: &[u8]) -> Option<String> {
-    let units = bytes
-        .chunks_exact(2)
-        .map(|u| u16::from_le_bytes([u[0], u[1]]))
-        .take_while(|&u| u != 0);
-    char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .ok()
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for unit in bytes.chunks_exact(2) {
+        match u16::from_le_bytes([unit[0], unit[1]]) {
+            0 => break,
+            unit @ 1..=0x7f => text.push(char::from(unit as u8)),
+            _ => {
+                text.clear();
+                push_utf16(bytes, &mut text).ok()?;
+                break;
+            }
+        }
+    }
+    Some(text)
 }
 
 /// Where an element is, which decides how its fields are named and what empty values give.

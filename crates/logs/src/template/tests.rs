@@ -584,6 +584,18 @@ proptest::proptest! {
         let got = push_utf16(&bytes, &mut text).ok().map(|()| text);
         proptest::prop_assert_eq!(got, expected);
     }
+
+    /// Names and texts of definitions read as values do, ASCII or not.
+    #[test]
+    fn definition_texts_agree_with_the_standard_decoder(
+        units in units(),
+        odd_byte in proptest::option::of(proptest::prelude::any::<u8>()),
+    ) {
+        let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        bytes.extend(odd_byte);
+        let before_nul = units.iter().position(|&u| u == 0).map_or(&units[..], |at| &units[..at]);
+        proptest::prop_assert_eq!(super::utf16(&bytes), String::from_utf16(before_nul).ok());
+    }
 }
 
 #[test]
