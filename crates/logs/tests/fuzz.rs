@@ -123,6 +123,19 @@ fn token_soup() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(token, 0..80).prop_map(|tokens| tokens.concat().into_bytes())
 }
 
+/// A JSON file of no events (an empty array, in any spacing) is read as such, without a
+/// problem; an array of empty arrays is not events and is reported.
+#[test]
+fn an_empty_array_is_no_event_and_no_problem() {
+    for layout in LAYOUTS {
+        for text in ["[]", " [ ]\n", "\n[\n]"] {
+            assert_eq!(read(text.as_bytes(), layout), (vec![], 0), "{text:?}");
+        }
+        let (events, problems) = read(b"[[]]", layout);
+        assert!(events.is_empty() && problems > 0);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -138,9 +151,11 @@ proptest! {
         for layout in LAYOUTS {
             let (events, problems) = read(&bytes, layout);
             // Something is always read or reported, unless the input holds only whitespace,
-            // byte-order marks and `evtx_dump` record lines.
+            // byte-order marks and `evtx_dump` record lines, or an empty array (a JSON file
+            // of no events).
             let text = String::from_utf8_lossy(&bytes).replace("Record 1\n", "").replace('\u{feff}', "");
-            let blank = text.trim().is_empty();
+            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            let blank = compact.is_empty() || compact == "[]";
             prop_assert!(blank || !events.is_empty() || problems > 0);
         }
     }
