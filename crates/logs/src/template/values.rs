@@ -97,7 +97,10 @@ pub(crate) fn read_instance(chunk: &[u8], start: usize, len: usize) -> Option<In
 }
 
 /// The value of type `kind` held in exactly `bytes`, as `evtx` decodes it; `None` for types
-/// left to `evtx` and for sizes that are not the type's.
+/// left to `evtx` and for sizes that are not the type's. Inlined into its one caller: returned
+/// through memory, each value was written in parts and read back whole, a stalled load that
+/// was most of the time `read_instance` took.
+#[inline(always)]
 fn value(kind: u8, bytes: &[u8]) -> Option<Sub<'_>> {
     use BinXmlValue as V;
     let value = match kind {
