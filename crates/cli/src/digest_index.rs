@@ -50,20 +50,25 @@ impl Stamp {
         }
         #[cfg(unix)]
         {
-            use std::os::unix::fs::MetadataExt;
-            let m = std::fs::metadata(path).ok()?;
-            Some(Stamp {
-                device: m.dev(),
-                inode: m.ino(),
-                len: m.len(),
-                modified: (m.mtime(), m.mtime_nsec()),
-                changed: (m.ctime(), m.ctime_nsec()),
-            })
+            std::fs::metadata(path).ok().map(|m| Stamp::of_metadata(&m))
         }
         #[cfg(not(unix))]
         {
             let _ = path;
             None
+        }
+    }
+
+    /// The status the standard library read.
+    #[cfg(unix)]
+    fn of_metadata(m: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            device: m.dev(),
+            inode: m.ino(),
+            len: m.len(),
+            modified: (m.mtime(), m.mtime_nsec()),
+            changed: (m.ctime(), m.ctime_nsec()),
         }
     }
 
@@ -304,22 +309,12 @@ mod tests {
     use super::*;
 
     /// The status as the standard library reads it.
-    #[cfg(unix)]
     fn std_stamp(path: &Path) -> Option<Stamp> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(Stamp {
-            device: m.dev(),
-            inode: m.ino(),
-            len: m.len(),
-            modified: (m.mtime(), m.mtime_nsec()),
-            changed: (m.ctime(), m.ctime_nsec()),
-        })
+        std::fs::metadata(path).ok().map(|m| Stamp::of_metadata(&m))
     }
 
     /// Statuses looked up by name in their folders are the statuses of the paths, links
     /// followed, missing files none, in order; relative paths too.
-    #[cfg(unix)]
     #[test]
     fn statuses_by_folder_are_the_paths_statuses() {
         let folder = tempfile::tempdir().expect("tempdir");
