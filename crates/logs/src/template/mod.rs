@@ -47,7 +47,7 @@ mod json;
 mod values;
 use cursor::Cursor;
 use json::{JsonPlan, Slots};
-use values::{Instance, Sub, array_items, read_instance};
+use values::{Sub, array_items, read_instance, read_instance_into, recycle};
 
 /// Bytes before a template definition's BinXML: next-definition offset, GUID, data size.
 const DEFINITION_HEADER_SIZE: usize = 24;
@@ -150,6 +150,8 @@ pub(crate) struct Shapes {
     hasher: RandomState,
     /// The ids of the shapes' field names.
     names: NameIds,
+    /// The memory of the values of a record's own and nested instances, reused.
+    values: [Vec<Sub<'static>>; 2],
 }
 
 /// The names a definition referenced outside itself: offset and stored entry (character count
@@ -261,7 +263,7 @@ pub(crate) fn fill_record<'c>(
         stream,
         shapes,
         buf,
-        &mut |offset, len| instance(record, probe, offset, len),
+        &mut |offset, len, values| instance(record, probe, offset, len, values),
     )
 }
 
@@ -275,8 +277,8 @@ pub(crate) fn fill_record_bytes(
     shapes: &mut Shapes,
     buf: &mut EventBuf,
 ) -> Result<Filled, Declined> {
-    fill_with(chunk, stream, shapes, buf, &mut |offset, len| {
-        read_instance(chunk, offset as usize, len).ok_or(Declined)
+    fill_with(chunk, stream, shapes, buf, &mut |offset, len, values| {
+        read_instance_into(chunk, offset as usize, len, values).ok_or(Declined)
     })
 }
 
@@ -344,35 +346,55 @@ fn nested_offset(chunk: &[u8], bytes: &[u8]) -> Result<usize, Declined> {
         .ok_or(Declined)
 }
 
+/// Reads the template instance at `(offset, length)` of a chunk into the values given (which
+/// it empties first); returns its definition's offset.
+type InstanceAt<'f, 'c> = dyn FnMut(u64, usize, &mut Vec<Sub<'c>>) -> Result<u32, Declined> + 'f;
+
 /// Fill `buf` from the record at `stream` of `chunk`, each template instance (the record's
-/// own and a nested one) read by `instance_at(offset, length)`.
+/// own and a nested one) read by `instance_at`, into memory the shapes keep from record to
+/// record.
 fn fill_with<'c>(
+    chunk: &'c [u8],
+    stream: (u64, usize),
+    shapes: &mut Shapes,
+    buf: &mut EventBuf,
+    instance_at: &mut InstanceAt<'_, 'c>,
+) -> Result<Filled, Declined> {
+    shapes.begin_record();
+    let [own, nested] = std::mem::take(&mut shapes.values);
+    let mut values = [recycle(own), recycle(nested)];
+    let filled = fill_from(chunk, stream, shapes, buf, instance_at, &mut values);
+    shapes.values = values.map(recycle);
+    filled
+}
+
+fn fill_from<'c>(
     chunk: &'c [u8],
     (offset, len): (u64, usize),
     shapes: &mut Shapes,
     buf: &mut EventBuf,
-    instance_at: &mut dyn FnMut(u64, usize) -> Result<Instance<'c>, Declined>,
+    instance_at: &mut InstanceAt<'_, 'c>,
+    [own_values, nested_values]: &mut [Vec<Sub<'c>>; 2],
 ) -> Result<Filled, Declined> {
-    shapes.begin_record();
-    let own = instance_at(offset, len)?;
-    let shape = shapes.get(chunk, own.def_offset, Role::Record)?;
+    let own_def = instance_at(offset, len, own_values)?;
+    let shape = shapes.get(chunk, own_def, Role::Record)?;
     buf.clear();
     buf.layout = Layout::WindowsNested;
     buf.name_table = shapes.names.table();
     let mut system = 0..0;
     let mut nested_shape = None;
     shape.fill(
-        &own.values,
+        own_values,
         buf,
         OWN_SLOTS,
         &mut system,
         &mut |bytes, buf| {
             let offset = nested_offset(chunk, bytes)?;
-            let nested = instance_at(offset as u64, bytes.len())?;
-            let shape = shapes.get(chunk, nested.def_offset, Role::EventChild)?;
+            let nested_def = instance_at(offset as u64, bytes.len(), nested_values)?;
+            let shape = shapes.get(chunk, nested_def, Role::EventChild)?;
             let no_nested: &mut FillNested<'_> = &mut |_, _| Err(Declined);
-            shape.fill(&nested.values, buf, NESTED_SLOTS, &mut (0..0), no_nested)?;
-            nested_shape = Some((nested.def_offset, shape));
+            shape.fill(nested_values, buf, NESTED_SLOTS, &mut (0..0), no_nested)?;
+            nested_shape = Some((nested_def, shape));
             Ok(())
         },
     )?;
@@ -392,11 +414,13 @@ fn instance<'c>(
     probe: &mut Option<EvtxRecord<'c>>,
     offset: u64,
     len: usize,
-) -> Result<Instance<'c>, Declined> {
+    values: &mut Vec<Sub<'c>>,
+) -> Result<u32, Declined> {
     let chunk = record.chunk.data;
-    if let Some(instance) = read_instance(chunk, offset as usize, len) {
-        return Ok(instance);
+    if let Some(def_offset) = read_instance_into(chunk, offset as usize, len, values) {
+        return Ok(def_offset);
     }
+    values.clear();
     let stream = (offset as usize)
         .checked_add(len)
         .and_then(|end| chunk.get(offset as usize..end))
@@ -414,10 +438,8 @@ fn instance<'c>(
     };
     let instances = instances.map_err(|_| Declined)?;
     let [instance] = <[BinXmlTemplateValues<'c>; 1]>::try_from(instances).map_err(|_| Declined)?;
-    Ok(Instance {
-        def_offset: instance.template_def_offset,
-        values: instance.values.into_iter().map(Sub::Value).collect(),
-    })
+    values.extend(instance.values.into_iter().map(Sub::Value));
+    Ok(instance.template_def_offset)
 }
 
 /// Appends the fields of the nested instance held in a substitution's bytes.

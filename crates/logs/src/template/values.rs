@@ -64,6 +64,20 @@ const END_OF_STREAM: u8 = 0x00;
 /// Reads the one template instance that the BinXML stream at `chunk[start..start + len]` is,
 /// or `None` when the stream is anything else (see the module docs).
 pub(crate) fn read_instance(chunk: &[u8], start: usize, len: usize) -> Option<Instance<'_>> {
+    let mut values = Vec::new();
+    let def_offset = read_instance_into(chunk, start, len, &mut values)?;
+    Some(Instance { def_offset, values })
+}
+
+/// [`read_instance`] into `values` (emptied first), which a reader reuses for every record;
+/// returns the definition's offset.
+pub(crate) fn read_instance_into<'c>(
+    chunk: &'c [u8],
+    start: usize,
+    len: usize,
+    values: &mut Vec<Sub<'c>>,
+) -> Option<u32> {
+    values.clear();
     let mut at = Cursor::new(chunk, start, start.checked_add(len)?)?;
     if at.peek()? == FRAGMENT_HEADER {
         at.take(4)?;
@@ -83,7 +97,7 @@ pub(crate) fn read_instance(chunk: &[u8], start: usize, len: usize) -> Option<In
     }
     let count = at.u32()? as usize;
     let descriptors = at.take(count.checked_mul(4)?)?;
-    let mut values = Vec::with_capacity(count);
+    values.reserve(count);
     for descriptor in descriptors.chunks_exact(4) {
         let size = usize::from(u16::from_le_bytes([descriptor[0], descriptor[1]]));
         let bytes = at.take(size)?;
@@ -91,9 +105,17 @@ pub(crate) fn read_instance(chunk: &[u8], start: usize, len: usize) -> Option<In
     }
     // Nothing may follow but the end of the stream (after which `evtx` reads nothing).
     match at.rest() {
-        [] | [END_OF_STREAM, ..] => Some(Instance { def_offset, values }),
+        [] | [END_OF_STREAM, ..] => Some(def_offset),
         _ => None,
     }
+}
+
+/// `values`, emptied, as a vector of values borrowing from other bytes: its memory, kept by a
+/// reader from record to record (the standard library collects an empty vector's iterator into
+/// the same allocation when the items have the same layout).
+pub(crate) fn recycle<'a, 'b>(mut values: Vec<Sub<'a>>) -> Vec<Sub<'b>> {
+    values.clear();
+    values.into_iter().map(|_| unreachable!("empty")).collect()
 }
 
 /// The value of type `kind` held in exactly `bytes`, as `evtx` decodes it; `None` for types
