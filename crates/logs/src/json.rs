@@ -138,6 +138,48 @@ pub(crate) fn stop_mask(word: u64) -> u64 {
     quote | backslash | control
 }
 
+/// Appends `text` as a JSON string, quoted and escaped as `serde_json` escapes strings: the
+/// quote, the backslash and the C0 controls (`\b \f \n \r \t`, the others as `\u00xx`),
+/// everything else as it is. Runs without such bytes are found eight bytes at a time and copied
+/// whole.
+pub fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    escape_with(text, out, b"0123456789abcdef");
+    out.push(b'"');
+}
+
+/// Appends `text` JSON-escaped (without quotes), the controls without a short form as `\u00`
+/// and two digits of `hex`.
+pub(crate) fn escape_with(text: &str, out: &mut Vec<u8>, hex: &[u8; 16]) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len());
+    let mut start = 0;
+    while let Some(at) = next_stop(bytes, start) {
+        let byte = bytes[at];
+        out.extend_from_slice(&bytes[start..at]);
+        let escaped: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            _ => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                hex[usize::from(byte >> 4)],
+                hex[usize::from(byte & 0x0f)],
+            ],
+        };
+        out.extend_from_slice(escaped);
+        start = at + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
 /// Where the first byte of `bytes` at or after `from` is a [`STOPS`] byte.
 #[inline]
 pub(crate) fn next_stop(bytes: &[u8], from: usize) -> Option<usize> {
@@ -470,6 +512,20 @@ mod tests {
         // "01" is the number 0 followed by a stray 1, which the caller rejects.
         assert_eq!(number("01,", 0), Ok(1));
         assert_eq!(number("12", 0), Err(Fail::at(2, JsonError::Truncated)));
+    }
+
+    proptest::proptest! {
+        /// JSON strings are written exactly as `serde_json` writes them, on text dense with
+        /// bytes to escape, at every position of a word.
+        #[test]
+        fn json_strings_are_written_as_serde_json_writes_them(
+            text in "[a\"\\\\\u{0}-\u{1f}\u{7f}\u{80}-\u{ff}\u{2028}\u{1d11e} /]{0,40}",
+        ) {
+            let mut out = Vec::new();
+            write_json_string(&text, &mut out);
+            let expected = serde_json::to_string(&text).expect("a string");
+            proptest::prop_assert_eq!(String::from_utf8(out).expect("utf-8"), expected);
+        }
     }
 
     #[test]

@@ -41,7 +41,7 @@ mod text;
 pub use event::{
     Event, EventBuf, Fields, FieldsWithIds, Layout, LayoutChoice, Value, ValueKind, Values,
 };
-pub use json::JsonError;
+pub use json::{JsonError, write_json_string};
 pub use problem::{Location, ProblemKind, ReadError, ReadProblem, UnitStats};
 pub use read::{ReadOptions, ReadScratch, read_json_bytes, read_unit};
 pub use source::{

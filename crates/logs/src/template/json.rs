@@ -605,32 +605,5 @@ fn scalar(
 /// Runs without such bytes are copied whole, found eight bytes at a time (a table lookup per
 /// byte was half the cost of writing an alert's event).
 pub(super) fn escape(text: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let bytes = text.as_bytes();
-    out.reserve(bytes.len());
-    let mut start = 0;
-    while let Some(at) = crate::json::next_stop(bytes, start) {
-        let byte = bytes[at];
-        out.extend_from_slice(&bytes[start..at]);
-        let escaped: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            _ => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0x0f)],
-            ],
-        };
-        out.extend_from_slice(escaped);
-        start = at + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
+    crate::json::escape_with(text, out, b"0123456789ABCDEF");
 }
