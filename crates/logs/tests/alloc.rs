@@ -3,41 +3,13 @@
 //! from its template values allocates. Allocations are counted per thread, so that the test
 //! harness's own threads (its timer, its output) do not count.
 
-use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
-use std::cell::Cell;
-use std::ops::ControlFlow;
-
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 
+use counting::allocations_so_far;
 use sigrun_logs::{LayoutChoice, ReadScratch, read_json_bytes};
-
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread (a constant initializer: reading it never allocates).
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn allocations_so_far() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
-        // `try_with`: a thread being torn down has no counter left, and is not the test's.
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: AllocLayout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use std::ops::ControlFlow;
 
 /// Allocations made while reading `text` with `scratch`, and the events read.
 fn allocations(text: &[u8], scratch: &mut ReadScratch) -> (usize, u64) {
