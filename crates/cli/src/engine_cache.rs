@@ -116,11 +116,15 @@ fn decode(bytes: &bytes::Bytes, key: u128) -> Result<Compiled, String> {
     if u64::from_le_bytes(*checksum) != xxh3_64(&bytes[..plan_end + len]) {
         return Err("damaged (bad checksum)".into());
     }
-    let plan: RulePlan =
-        postcard::from_bytes(plan).map_err(|e| format!("cannot be decoded: {e}"))?;
     let snapshot = bytes.slice_ref(snapshot);
-    let (engine, problems) =
-        Engine::from_shared_snapshot(&snapshot, key).map_err(|e| e.to_string())?;
+    // The rules' metadata and the engine are decoded side by side when the hunt has threads
+    // to spare (in turn on one).
+    let (plan, engine) = rayon::join(
+        || postcard::from_bytes::<RulePlan>(plan).map_err(|e| format!("cannot be decoded: {e}")),
+        || Engine::from_shared_snapshot(&snapshot, key).map_err(|e| e.to_string()),
+    );
+    let plan = plan?;
+    let (engine, problems) = engine?;
     let compiled = Compiled {
         plan,
         engine,
