@@ -146,21 +146,9 @@ pub struct ReadRules {
 
 impl ReadRules {
     pub fn read(paths: &[PathBuf]) -> ReadRules {
-        let (files, unreadable) = ReadRules::for_each_file(paths, read_file);
-        ReadRules { files, unreadable }
-    }
-
-    /// What `each` makes of every rule file's path under `paths` (`each` usually reads it with
-    /// [`read_file`]), in parallel, in path order, with the paths that could not be searched.
-    /// A caller that keeps less than the file (a digest) holds one text per thread at a time
-    /// instead of all of them, and one that knows the file need not read it.
-    pub fn for_each_file<T: Send>(
-        paths: &[PathBuf],
-        each: impl Fn(&Path) -> T + Sync,
-    ) -> (Vec<T>, Vec<(PathBuf, String)>) {
         let (files, unreadable) = collect_rule_files(paths);
-        let read = files.par_iter().map(|path| each(path)).collect();
-        (read, unreadable)
+        let files = files.par_iter().map(|path| read_file(path)).collect();
+        ReadRules { files, unreadable }
     }
 }
 
