@@ -117,12 +117,6 @@ pub(crate) static STOPS: [bool; 256] = {
     table
 };
 
-/// Whether any byte of `word` is `"`, `\\` or a control character.
-#[inline]
-fn has_stop(word: u64) -> bool {
-    stop_mask(word) != 0
-}
-
 /// The high bit of each byte of `word` (read little-endian) that is `"`, `\\` or a control
 /// character, by bit tricks: a byte `b` is zero exactly when `(b - 1) & !b` has its high bit
 /// set, for every byte at once. A borrow can also set the bit of a byte above a stop, never
@@ -204,19 +198,10 @@ pub(crate) fn string(input: &str, pos: usize, out: &mut String) -> Result<usize>
     debug_assert_eq!(bytes.get(pos), Some(&b'"'));
     let mut pos = pos + 1;
     loop {
-        // Eight bytes at a time while none ends the run, then byte by byte: strings of events
-        // are mostly short, where this beats a vectorised search.
+        // Eight bytes at a time (strings of events are mostly short, where this beats a
+        // vectorised search).
         let start = pos;
-        while let Some(word) = bytes.get(pos..pos + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            if has_stop(word) {
-                break;
-            }
-            pos += 8;
-        }
-        while bytes.get(pos).is_some_and(|&b| !STOPS[b as usize]) {
-            pos += 1;
-        }
+        pos = next_stop(bytes, pos).unwrap_or(bytes.len());
         // The run ends at an ASCII byte or the end, so on character boundaries.
         out.push_str(input.get(start..pos).unwrap_or_default());
         match bytes.get(pos) {
@@ -449,13 +434,26 @@ mod tests {
                 let mut word = *b"abcdefgh";
                 word[at] = byte;
                 let stop = byte < 0x20 || byte == b'"' || byte == b'\\';
-                assert_eq!(
-                    has_stop(u64::from_le_bytes(word)),
-                    stop,
-                    "{byte:#x} at {at}"
-                );
+                let mask = stop_mask(u64::from_le_bytes(word));
+                assert_eq!(mask != 0, stop, "{byte:#x} at {at}");
+                if stop {
+                    // The lowest bit is the stop's, whatever borrows set above it.
+                    assert_eq!(mask.trailing_zeros() / 8, at as u32, "{byte:#x} at {at}");
+                    for after in at + 1..8 {
+                        let mut two = word;
+                        two[after] = 0x20;
+                        let mask = stop_mask(u64::from_le_bytes(two));
+                        assert_eq!(mask.trailing_zeros() / 8, at as u32, "{byte:#x} at {at}");
+                    }
+                }
             }
         }
+        // Found in and past whole words.
+        let text = b"0123456789abcdef\"\\x";
+        assert_eq!(next_stop(text, 0), Some(16));
+        assert_eq!(next_stop(text, 17), Some(17));
+        assert_eq!(next_stop(text, 18), None);
+        assert_eq!(next_stop(b"0123456789", 0), None);
     }
 
     #[test]
