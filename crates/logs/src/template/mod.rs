@@ -85,7 +85,6 @@ struct Field {
 }
 
 impl Field {
-    /// Append this field's entry, whose value is the text written since `start`.
     /// Append this field's entry, whose value is the text written since `start` (the text of
     /// substitution `slot`, or [`NO_SLOT`]).
     fn push_entry(&self, buf: &mut EventBuf, start: usize, kind: ValueKind, slot: u16) {
@@ -294,9 +293,8 @@ impl Filled {
     /// Write the JSON text of the record at `stream` of `chunk` (the one these shapes filled)
     /// as `evtx` renders it, from its values read again in the common layout; declined where
     /// the plans do not cover its definitions or values (see [`json`]), and `out` is then
-    /// left in any state.
-    /// `filled` is the buffer the record was filled into, which holds the text of most of
-    /// its values.
+    /// left in any state. `filled` is the buffer the record was filled into: the texts of
+    /// most values are taken from it instead of being converted again.
     pub(crate) fn write_json(
         &self,
         chunk: &[u8],
