@@ -1,8 +1,9 @@
 //! Work done in parallel, results used in order.
 //!
 //! `hunt` matches work units on worker threads, the calling thread among them, which also
-//! prints their alerts in input order between its own units. The printer does not wait for a whole batch to finish (which left a core
-//! idle behind the slowest unit of every batch and while the batch was printed); it takes
+//! prints their alerts in input order between its own units. The printer does not wait for a
+//! whole batch to finish (which left a core idle behind the slowest unit of every batch and
+//! while the batch was printed); it takes
 //! each result as soon as every earlier one has been taken. Workers start an item only while
 //! it is within `window` items of the printer and the finished results not yet printed hold
 //! at most `bytes` (the item the printer waits for always starts), so memory stays bounded

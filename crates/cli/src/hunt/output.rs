@@ -381,3 +381,89 @@ impl Summary {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// The head as `serde_json` writes a struct of its fields, in this order.
+    #[derive(Serialize)]
+    struct Head<'a> {
+        timestamp: &'a str,
+        computer: &'a str,
+        channel: &'a str,
+        event_id: Option<u32>,
+        record_id: Option<u64>,
+        rule: &'a RawValue,
+        source: &'a str,
+        file: &'a str,
+        location: &'a str,
+    }
+
+    /// A JSON Lines alert is the head `serde_json` would write, then the event spliced in:
+    /// with and without event and record ids, and text that needs escaping everywhere.
+    #[test]
+    fn jsonl_alerts_are_what_serde_json_writes() {
+        let rule = RuleInfo {
+            title: "t \"q\"".into(),
+            id: "id".into(),
+            author: "a\\b".into(),
+            level: Some(Level::High),
+            status: None,
+            tags: vec!["attack.t1546.003".into()],
+            path: "r.yml".into(),
+            fields: Vec::new(),
+        };
+        for (event_id, record_id) in [(Some(5861), Some(7)), (None, None)] {
+            let alert = Alert {
+                rule: 0,
+                source: "sysmon \u{1}".into(),
+                file: Arc::from(Path::new("C:\\logs\\\"x\".evtx")),
+                location: "record 7\n(chunk 0)".into(),
+                timestamp: "2026-11-30T00:00:00Z".into(),
+                computer: "h\u{e9}\t".into(),
+                channel: "Microsoft-Windows-WMI-Activity/Operational".into(),
+                event_id,
+                record_id,
+                key_fields: Vec::new(),
+                event_json: r#"{"Event":{"System":{}}}"#.into(),
+            };
+            let mut out = Vec::new();
+            {
+                let mut sink = sink(Format::Jsonl, Box::new(&mut out), false);
+                sink.alert(&alert, &rule).expect("written");
+                sink.finish().expect("flushed");
+            }
+            let rule_json = serde_json::value::to_raw_value(&JsonlRule {
+                id: &rule.id,
+                title: &rule.title,
+                author: &rule.author,
+                level: rule.level.map(|l| l.as_str()),
+                status: None,
+                tags: &rule.tags,
+                path: &rule.path,
+            })
+            .expect("rule");
+            let file = alert.file.to_string_lossy();
+            let mut expected = serde_json::to_string(&Head {
+                timestamp: &alert.timestamp,
+                computer: &alert.computer,
+                channel: &alert.channel,
+                event_id,
+                record_id,
+                rule: &rule_json,
+                source: &alert.source,
+                file: &file,
+                location: &alert.location,
+            })
+            .expect("head");
+            expected.pop();
+            expected.push_str(",\"event\":");
+            expected.push_str(&alert.event_json);
+            expected.push_str("}\n");
+            assert_eq!(String::from_utf8(out).expect("utf-8"), expected);
+        }
+    }
+}
