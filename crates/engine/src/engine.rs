@@ -243,11 +243,11 @@ impl Engine {
 
     /// Matches one event; calls `on_match` once per matching rule, in ascending rule order.
     /// Returns the number of matches.
-    pub fn match_event<E: EventView + ?Sized>(
-        &self,
+    pub fn match_event<'e, E: EventView + ?Sized>(
+        &'e self,
         event: &E,
         scratch: &mut Scratch,
-        mut on_match: impl FnMut(Match<'_>),
+        mut on_match: impl FnMut(Match<'e>),
     ) -> usize {
         scratch.begin(self);
         let mut channel = std::mem::take(&mut scratch.channel);
@@ -292,11 +292,11 @@ impl Engine {
     /// in full, every atom evaluated by its matcher (no dispatch, scans or triggers). The
     /// result must equal [`Engine::match_event`]'s; tests and benchmarks compare the two.
     #[doc(hidden)]
-    pub fn match_event_exhaustive<E: EventView + ?Sized>(
-        &self,
+    pub fn match_event_exhaustive<'e, E: EventView + ?Sized>(
+        &'e self,
         event: &E,
         scratch: &mut Scratch,
-        mut on_match: impl FnMut(Match<'_>),
+        mut on_match: impl FnMut(Match<'e>),
     ) -> usize {
         scratch.begin(self);
         let channel = event.channel().map(crate::text::lower);
@@ -642,13 +642,13 @@ impl Scratch {
     }
 
     /// Step 4: evaluate the candidates in variant (= rule) order.
-    fn evaluate(
+    fn evaluate<'e>(
         &mut self,
-        engine: &Engine,
+        engine: &'e Engine,
         bucket: &Bucket,
         values: &mut [Val<'_>],
         header: (Option<&str>, Option<u32>),
-        on_match: &mut impl FnMut(Match<'_>),
+        on_match: &mut impl FnMut(Match<'e>),
     ) -> usize {
         let (mut i, mut j) = (0, 0);
         let mut last_rule = u32::MAX;

@@ -11,7 +11,7 @@ pub(crate) mod rules;
 
 use crate::color::ColorChoice;
 use crate::engine_cache::{self, Compiled};
-use alert::Alert;
+use alert::{Alert, AlertEvent, KeyFields};
 use anyhow::{Context as _, bail};
 use output::{Format, Summary};
 use rules::RuleSelection;
@@ -27,6 +27,7 @@ use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct HuntArgs {
@@ -363,6 +364,10 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     // 16 units each (units differ in size: with 4, one large unit left the other cores idle)
     // while the alerts waiting to be printed hold at most 64 MiB.
     let threads = rayon::current_num_threads();
+    let key_fields = match args.format {
+        Format::Table | Format::Csv => KeyFields::Collect,
+        Format::Jsonl => KeyFields::Skip,
+    };
     let ahead = ordered::Ahead {
         window: threads * 16,
         bytes: 64 << 20,
@@ -385,6 +390,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
                 &engine,
                 &plan.info,
                 &pipeline,
+                key_fields,
             )
         },
         UnitResult::size,
@@ -432,31 +438,39 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-struct UnitResult {
-    alerts: Vec<Alert>,
+struct UnitResult<'e> {
+    alerts: Vec<Alert<'e>>,
     problems: Vec<String>,
     events: u64,
     weight: u64,
 }
 
-impl UnitResult {
-    /// Roughly the bytes the result holds: the alerts' event JSON and the messages.
+impl UnitResult<'_> {
+    /// Roughly the bytes the result holds: the alerts, their events' JSON and the messages.
     fn size(&self) -> usize {
-        let alerts: usize = self.alerts.iter().map(Alert::size).sum();
+        // An event's alerts are next to each other and share it: counted once.
+        let events: usize = self
+            .alerts
+            .chunk_by(|a, b| Arc::ptr_eq(&a.event, &b.event))
+            .map(|alerts| alerts[0].event.size())
+            .sum();
+        let alerts: usize = self.alerts.iter().map(Alert::size).sum::<usize>() + events;
         let problems: usize = self.problems.iter().map(String::len).sum();
         alerts + problems
     }
 }
 
-fn hunt_unit(
+#[allow(clippy::too_many_arguments)]
+fn hunt_unit<'e>(
     unit: &WorkUnit,
     options: &ReadOptions,
     read_scratch: &mut ReadScratch,
     match_scratch: &mut sigrun_engine::Scratch,
-    engine: &Engine,
+    engine: &'e Engine,
     rules: &[rules::RuleInfo],
     pipeline: &Pipeline,
-) -> UnitResult {
+    key_fields: KeyFields,
+) -> UnitResult<'e> {
     let mut alerts = Vec::new();
     let mut problems = Vec::new();
     let stats = read_unit(
@@ -464,13 +478,20 @@ fn hunt_unit(
         options,
         read_scratch,
         |event| {
+            let mut shared: Option<Arc<AlertEvent>> = None;
             engine.match_event(&event, match_scratch, |m| {
+                let shared = shared.get_or_insert_with(|| Arc::new(AlertEvent::new(&event)));
+                let fields = match key_fields {
+                    KeyFields::Collect => &rules[m.rule].fields[..],
+                    KeyFields::Skip => &[],
+                };
                 alerts.push(Alert::new(
                     m.rule,
                     m.source,
                     unit.path(),
                     &event,
-                    &rules[m.rule].fields,
+                    shared,
+                    fields,
                     pipeline,
                 ));
             });
@@ -490,5 +511,43 @@ fn hunt_unit(
         problems,
         events,
         weight: unit.weight(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigrun_logs::Location;
+
+    #[test]
+    fn a_result_counts_an_event_once_however_many_alerts_share_it() {
+        let event = |json: &str| {
+            Arc::new(AlertEvent::from_parts(
+                Location::Source,
+                None,
+                None,
+                ["", "", "", json],
+            ))
+        };
+        let file: Arc<Path> = Arc::from(Path::new("a.evtx"));
+        let alert = |event: &Arc<AlertEvent>| Alert {
+            rule: 0,
+            source: "s",
+            file: Arc::clone(&file),
+            event: Arc::clone(event),
+            key_fields: Vec::new(),
+        };
+        let (one, other) = (event(&"x".repeat(1000)), event(&"y".repeat(1000)));
+        let result = |alerts| UnitResult {
+            alerts,
+            problems: vec!["p".repeat(10)],
+            events: 2,
+            weight: 0,
+        };
+        let shared = result(vec![alert(&one), alert(&one), alert(&one)]);
+        let apart = result(vec![alert(&one), alert(&other), alert(&one)]);
+        let alert_size = alert(&one).size();
+        assert_eq!(shared.size(), 3 * alert_size + one.size() + 10);
+        assert_eq!(apart.size(), 3 * alert_size + 3 * one.size() + 10);
     }
 }

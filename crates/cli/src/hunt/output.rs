@@ -9,7 +9,10 @@ use serde_json::value::RawValue;
 use sigrun_logs::write_json_string;
 use sigrun_rule::Level;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -38,6 +41,8 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, color: bool) -> Box<dy
         Format::Jsonl => Box::new(Jsonl {
             out,
             line: Vec::new(),
+            location: String::new(),
+            file: None,
             rules: Vec::new(),
         }),
         Format::Csv => Box::new(Csv {
@@ -143,8 +148,11 @@ impl AlertSink for Table<'_> {
         }
         let event = format!(
             "{}/{}",
-            short_channel(&alert.channel),
-            alert.event_id.map_or("-".to_string(), |id| id.to_string())
+            short_channel(alert.event.channel()),
+            alert
+                .event
+                .event_id
+                .map_or("-".to_string(), |id| id.to_string())
         );
         let level = cell(level_name(rule.level), 8);
         let level = if self.color {
@@ -156,8 +164,8 @@ impl AlertSink for Table<'_> {
         writeln!(
             self.out,
             "{} {} {} {} {} {} {}",
-            cell(&short_time(&alert.timestamp), 23),
-            cell(&alert.computer, 18),
+            cell(&short_time(alert.event.timestamp()), 23),
+            cell(alert.event.computer(), 18),
             cell(&event, 22),
             level,
             cell(&rule.title, 52),
@@ -175,6 +183,10 @@ struct Jsonl<'w> {
     out: Box<dyn Write + 'w>,
     /// The alert's head, reused from alert to alert.
     line: Vec<u8>,
+    /// The alert's location as text, reused from alert to alert.
+    location: String,
+    /// The last alert's file and its name as a JSON string: a file's alerts come together.
+    file: Option<(Arc<Path>, Vec<u8>)>,
     /// Each rule's `rule` object, by rule index, written on its first alert: it is the same
     /// in every alert of the rule.
     rules: Vec<Option<Box<RawValue>>>,
@@ -193,7 +205,7 @@ struct JsonlRule<'a> {
 
 impl AlertSink for Jsonl<'_> {
     fn alert(&mut self, alert: &Alert, rule: &RuleInfo) -> io::Result<()> {
-        let file = alert.file.to_string_lossy();
+        let event = &*alert.event;
         if self.rules.len() <= alert.rule {
             self.rules.resize(alert.rule + 1, None);
         }
@@ -218,26 +230,36 @@ impl AlertSink for Jsonl<'_> {
             None => line.extend_from_slice(b"null"),
         };
         line.extend_from_slice(b"{\"timestamp\":");
-        write_json_string(&alert.timestamp, line);
+        write_json_string(event.timestamp(), line);
         line.extend_from_slice(b",\"computer\":");
-        write_json_string(&alert.computer, line);
+        write_json_string(event.computer(), line);
         line.extend_from_slice(b",\"channel\":");
-        write_json_string(&alert.channel, line);
+        write_json_string(event.channel(), line);
         line.extend_from_slice(b",\"event_id\":");
-        number(line, alert.event_id.map(u64::from));
+        number(line, event.event_id.map(u64::from));
         line.extend_from_slice(b",\"record_id\":");
-        number(line, alert.record_id);
+        number(line, event.record_id);
         line.extend_from_slice(b",\"rule\":");
         line.extend_from_slice(rule.get().as_bytes());
         line.extend_from_slice(b",\"source\":");
-        write_json_string(&alert.source, line);
+        write_json_string(alert.source, line);
         line.extend_from_slice(b",\"file\":");
-        write_json_string(&file, line);
+        let file = match &mut self.file {
+            Some((path, json)) if Arc::ptr_eq(path, &alert.file) => json,
+            slot => {
+                let mut json = Vec::new();
+                write_json_string(&alert.file.to_string_lossy(), &mut json);
+                &slot.insert((Arc::clone(&alert.file), json)).1
+            }
+        };
+        line.extend_from_slice(file);
         line.extend_from_slice(b",\"location\":");
-        write_json_string(&alert.location, line);
+        self.location.clear();
+        write!(self.location, "{}", event.location).map_err(io::Error::other)?;
+        write_json_string(&self.location, line);
         // The event is already compact JSON: spliced in rather than parsed again.
         line.extend_from_slice(b",\"event\":");
-        line.extend_from_slice(alert.event_json.as_bytes());
+        line.extend_from_slice(event.json().as_bytes());
         line.extend_from_slice(b"}\n");
         self.out.write_all(line)
     }
@@ -273,21 +295,22 @@ impl AlertSink for Csv<'_> {
                 "event",
             ])?;
         }
+        let event = &*alert.event;
         self.out.write_record([
-            alert.timestamp.as_str(),
-            &alert.computer,
-            &alert.channel,
-            &alert.event_id.map(|id| id.to_string()).unwrap_or_default(),
-            &alert.record_id.map(|id| id.to_string()).unwrap_or_default(),
+            event.timestamp(),
+            event.computer(),
+            event.channel(),
+            &event.event_id.map(|id| id.to_string()).unwrap_or_default(),
+            &event.record_id.map(|id| id.to_string()).unwrap_or_default(),
             level_name(rule.level),
             &rule.title,
             &rule.id,
             &rule.author,
             &rule.tags.join(" "),
             &alert.file.display().to_string(),
-            &alert.location,
+            &event.location.to_string(),
             &key_fields(alert, None),
-            &alert.event_json,
+            event.json(),
         ])?;
         Ok(())
     }
@@ -384,9 +407,9 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
+    use super::super::alert::AlertEvent;
     use super::*;
-    use std::path::Path;
-    use std::sync::Arc;
+    use sigrun_logs::Location;
 
     /// The head as `serde_json` writes a struct of its fields, in this order.
     #[derive(Serialize)]
@@ -417,18 +440,28 @@ mod tests {
             fields: Vec::new(),
         };
         for (event_id, record_id) in [(Some(5861), Some(7)), (None, None)] {
-            let alert = Alert {
-                rule: 0,
-                source: "sysmon \u{1}".into(),
-                file: Arc::from(Path::new("C:\\logs\\\"x\".evtx")),
-                location: "record 7\n(chunk 0)".into(),
-                timestamp: "2026-11-30T00:00:00Z".into(),
-                computer: "h\u{e9}\t".into(),
-                channel: "Microsoft-Windows-WMI-Activity/Operational".into(),
+            let location = Location::Record {
+                chunk: 3,
+                record_id: Some(7),
+                offset: Some(0x200),
+            };
+            let event = Arc::new(AlertEvent::from_parts(
+                location,
                 event_id,
                 record_id,
+                [
+                    "2026-11-30T00:00:00\"Z",
+                    "h\u{e9}\t",
+                    "Microsoft-Windows-WMI-Activity/Operational\u{1}",
+                    r#"{"Event":{"System":{}}}"#,
+                ],
+            ));
+            let alert = Alert {
+                rule: 0,
+                source: "sysmon \u{1}",
+                file: Arc::from(Path::new("C:\\logs\\\"x\".evtx")),
+                event: Arc::clone(&event),
                 key_fields: Vec::new(),
-                event_json: r#"{"Event":{"System":{}}}"#.into(),
             };
             let mut out = Vec::new();
             {
@@ -448,20 +481,20 @@ mod tests {
             .expect("rule");
             let file = alert.file.to_string_lossy();
             let mut expected = serde_json::to_string(&Head {
-                timestamp: &alert.timestamp,
-                computer: &alert.computer,
-                channel: &alert.channel,
+                timestamp: event.timestamp(),
+                computer: event.computer(),
+                channel: event.channel(),
                 event_id,
                 record_id,
                 rule: &rule_json,
-                source: &alert.source,
+                source: alert.source,
                 file: &file,
-                location: &alert.location,
+                location: "chunk 3, record 7, offset 0x200 in chunk",
             })
             .expect("head");
             expected.pop();
             expected.push_str(",\"event\":");
-            expected.push_str(&alert.event_json);
+            expected.push_str(event.json());
             expected.push_str("}\n");
             assert_eq!(String::from_utf8(out).expect("utf-8"), expected);
         }
