@@ -330,11 +330,15 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
 
     let color = args.color.for_stdout() && args.output.is_none();
     let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            OUTPUT_BUFFER,
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            OUTPUT_BUFFER,
+            std::io::stdout().lock(),
+        )),
     };
     let mut sink = output::sink(args.format, out, color);
 
@@ -437,6 +441,11 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     std::mem::forget(plan);
     Ok(ExitCode::from(code))
 }
+
+/// Bytes of alerts gathered before each write: JSON Lines alerts carry whole events, and with
+/// the default 8 KiB a long hunt made a write call every few alerts (8,400 over the corpus
+/// x20, a tenth of the hunt's time when writing to a file).
+const OUTPUT_BUFFER: usize = 1 << 20;
 
 struct UnitResult<'e> {
     alerts: Vec<Alert<'e>>,
