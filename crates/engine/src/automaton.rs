@@ -206,6 +206,12 @@ impl Automaton {
         self.searcher.get().is_some()
     }
 
+    /// The stored bytes of the searcher.
+    #[cfg(test)]
+    pub(crate) fn stored_bytes(&self) -> Option<&Bytes> {
+        self.stored.as_ref()
+    }
+
     #[cfg(test)]
     pub(crate) fn is_stored(&self) -> bool {
         self.stored.is_some()

@@ -156,7 +156,8 @@ pub(crate) struct Parts {
     pub nodes: Vec<Node>,
     #[serde(with = "crate::fx::exact_vec")]
     pub kids: Vec<u32>,
-    #[serde(with = "crate::fx::exact_vec")]
+    /// Encoded apart in snapshots, to be decoded beside the rest (`snapshot.rs`).
+    #[serde(skip)]
     pub atoms: Vec<Atom>,
     /// Per atom, what the matcher checks first ([`AtomHead`]). Derived from `atoms`: not in
     /// snapshots.
@@ -208,6 +209,11 @@ impl Engine {
 
     pub(crate) fn parts(&self) -> &Parts {
         &self.p
+    }
+
+    #[cfg(test)]
+    pub(crate) fn into_parts(self) -> Parts {
+        self.p
     }
 
     pub fn stats(&self) -> &EngineStats {

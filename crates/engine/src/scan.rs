@@ -193,6 +193,11 @@ fn key_of(text: &str) -> &str {
 }
 
 impl FieldScan {
+    #[cfg(test)]
+    pub(crate) fn automaton(&self) -> &Automaton {
+        &self.automaton
+    }
+
     /// Whether every index is in range, with `atoms` atoms (for scans read from snapshots).
     pub fn check(&self, atoms: usize) -> Result<(), String> {
         let in_pool = |&(start, len): &(u32, u32)| {

@@ -9,8 +9,9 @@
 //! search. What else is built on first use (regexes, substring searchers) is not stored, nor
 //! are the keyword scans' case gates, which are built again when a snapshot is read.
 //!
-//! The bytes: `MAGIC`, the 128-bit key, the postcard encoding of the engine's parts and the
-//! compile problems, then an xxh3-64 checksum of everything before it. The checksum catches
+//! The bytes: `MAGIC`, the 128-bit key, the length (`u64`) and postcard encoding of the
+//! engine's atoms, the postcard encoding of its other parts and the compile problems, then an
+//! xxh3-64 checksum of everything before it. The checksum catches
 //! damage; every index of what decodes is checked all the same ([`check`], and for each
 //! automaton when it is first used, `automaton.rs`), so that no bytes, however made, can make a
 //! hunt index out of bounds or loop.
@@ -28,7 +29,7 @@ use sigrun_pipeline::Pipeline;
 use sigrun_rule::Document;
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-const MAGIC: &[u8; 16] = b"sigrun-engine\x00\x00\x01";
+const MAGIC: &[u8; 16] = b"sigrun-engine\x00\x00\x02";
 
 /// The code a snapshot depends on: this crate's, the pipeline's and the rule model's source
 /// and the lock file (`build.rs`).
@@ -62,6 +63,9 @@ struct Snapshot {
     parts: Parts,
     problems: Vec<CompileProblem>,
 }
+
+#[derive(serde::Deserialize)]
+struct Atoms(#[serde(with = "crate::fx::exact_vec")] Vec<crate::atoms::Atom>);
 
 /// The key of what [`Engine::compile_documents`] makes of `documents` with `pipeline` and
 /// `options`: equal keys, equal engines and problems. `None` if a document cannot be encoded
@@ -121,10 +125,14 @@ impl Engine {
         let mut out = Vec::with_capacity(1 << 20);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&key.to_le_bytes());
-        let snapshot = SnapshotRef {
-            parts: self.parts(),
-            problems,
-        };
+        let parts = self.parts();
+        // The atoms, then the rest: decoded side by side, they take half the time.
+        let length_at = out.len();
+        out.extend_from_slice(&[0; 8]);
+        out = postcard::to_extend(&parts.atoms, out).ok()?;
+        let atoms_len = (out.len() - length_at - 8) as u64;
+        out[length_at..length_at + 8].copy_from_slice(&atoms_len.to_le_bytes());
+        let snapshot = SnapshotRef { parts, problems };
         out = postcard::to_extend(&snapshot, out).ok()?;
         let checksum = xxh3_64(&out);
         out.extend_from_slice(&checksum.to_le_bytes());
@@ -137,6 +145,24 @@ impl Engine {
         bytes: &[u8],
         key: u128,
     ) -> Result<(Engine, Vec<CompileProblem>), SnapshotError> {
+        Engine::decode_snapshot(bytes, key, None)
+    }
+
+    /// [`Engine::from_snapshot`] for bytes the engine may keep: its automata keep views of
+    /// them instead of copies of their parts.
+    pub fn from_shared_snapshot(
+        bytes: &bytes::Bytes,
+        key: u128,
+    ) -> Result<(Engine, Vec<CompileProblem>), SnapshotError> {
+        Engine::decode_snapshot(bytes, key, Some(bytes))
+    }
+
+    /// `bytes` read back; `shared` is the same bytes when the automata may keep views of them.
+    fn decode_snapshot(
+        bytes: &[u8],
+        key: u128,
+        shared: Option<&bytes::Bytes>,
+    ) -> Result<(Engine, Vec<CompileProblem>), SnapshotError> {
         let head = MAGIC.len() + 16;
         if bytes.len() < head + 8 || bytes[..MAGIC.len()] != MAGIC[..] {
             return Err(SnapshotError::Foreign);
@@ -148,13 +174,33 @@ impl Engine {
         if body[MAGIC.len()..head] != key.to_le_bytes() {
             return Err(SnapshotError::OtherKey);
         }
+        let undecodable = |e: postcard::Error| SnapshotError::Undecodable(e.to_string());
+        let cut = || SnapshotError::Undecodable("the atoms' length is past the end".into());
+        let (atoms_len, rest) = body[head..].split_first_chunk::<8>().ok_or_else(cut)?;
+        let (atoms, rest) = usize::try_from(u64::from_le_bytes(*atoms_len))
+            .ok()
+            .and_then(|len| rest.split_at_checked(len))
+            .ok_or_else(cut)?;
+        // Side by side when the pool has a thread free. The rest holds the automata, which
+        // keep views of shared bytes through the decoding thread's `SharedSnapshot`.
+        let (rest, atoms) = rayon::join(
+            || {
+                let _shared = shared.map(crate::automaton::SharedSnapshot::new);
+                postcard::from_bytes::<Snapshot>(rest).map_err(undecodable)
+            },
+            || {
+                postcard::from_bytes::<Atoms>(atoms).map(|Atoms(atoms)| {
+                    let heads = atoms.iter().map(AtomHead::of).collect();
+                    (atoms, heads)
+                })
+            },
+        );
         let Snapshot {
             mut parts,
             problems,
-        } = postcard::from_bytes(&body[head..])
-            .map_err(|e| SnapshotError::Undecodable(e.to_string()))?;
+        } = rest?;
+        (parts.atoms, parts.heads) = atoms.map_err(undecodable)?;
         check(&parts).map_err(SnapshotError::Undecodable)?;
-        parts.heads = parts.atoms.iter().map(AtomHead::of).collect();
         for scan in parts
             .scans
             .iter_mut()
@@ -164,16 +210,6 @@ impl Engine {
             scan.restore();
         }
         Ok((Engine::from_parts(parts), problems))
-    }
-
-    /// [`Engine::from_snapshot`] for bytes the engine may keep: its automata keep views of
-    /// them instead of copies of their parts.
-    pub fn from_shared_snapshot(
-        bytes: &bytes::Bytes,
-        key: u128,
-    ) -> Result<(Engine, Vec<CompileProblem>), SnapshotError> {
-        let _shared = crate::automaton::SharedSnapshot::new(bytes);
-        Engine::from_snapshot(bytes, key)
     }
 
     /// Builds every field automaton not built yet, on `threads` threads. A snapshot holds
@@ -336,10 +372,41 @@ mod tests {
             Engine::compile_documents(&documents, pipeline, &CompileOptions::default());
         assert!(problems.is_empty(), "{problems:?}");
         let bytes = engine.snapshot(&problems, 7).expect("encodes");
-        let head = MAGIC.len() + 16;
-        let snapshot: Snapshot =
-            postcard::from_bytes(&bytes[head..bytes.len() - 8]).expect("decodes");
-        (snapshot.parts, snapshot.problems)
+        let (engine, problems) = Engine::from_snapshot(&bytes, 7).expect("decodes");
+        (engine.into_parts(), problems)
+    }
+
+    /// Read from shared bytes, the automata keep views of them, whichever thread decodes
+    /// them: here from a thread outside the pool, so that both halves of the decoding run on
+    /// the pool's threads. Read from a slice, they keep copies.
+    #[test]
+    fn automata_read_from_shared_bytes_on_any_thread_keep_views_of_them() {
+        let (parts, problems) = parts();
+        let bytes = bytes::Bytes::from(
+            Engine::from_parts(parts)
+                .snapshot(&problems, 7)
+                .expect("encodes"),
+        );
+        let within = bytes.as_ptr() as usize..bytes.as_ptr() as usize + bytes.len();
+        let stored = |engine: &Engine| -> Vec<bool> {
+            let parts = engine.parts();
+            parts
+                .scans
+                .iter()
+                .flatten()
+                .chain(&parts.keyword_scans)
+                .filter_map(|scan| scan.automaton().stored_bytes())
+                .map(|stored| within.contains(&(stored.as_ptr() as usize)))
+                .collect()
+        };
+        let (shared, _) = Engine::from_shared_snapshot(&bytes, 7).expect("decodes");
+        let views = stored(&shared);
+        assert!(
+            !views.is_empty() && views.iter().all(|&view| view),
+            "{views:?}"
+        );
+        let (copied, _) = Engine::from_snapshot(&bytes, 7).expect("decodes");
+        assert!(stored(&copied).iter().all(|&view| !view));
     }
 
     /// What reading `parts`, changed by `change`, from a sound snapshot says.
