@@ -40,7 +40,7 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, color: bool) -> Box<dy
         }),
         Format::Jsonl => Box::new(Jsonl {
             out,
-            line: Vec::new(),
+            lines: Vec::with_capacity(JSONL_BLOCK + (64 << 10)),
             location: String::new(),
             file: None,
             rules: Vec::new(),
@@ -181,8 +181,10 @@ impl AlertSink for Table<'_> {
 
 struct Jsonl<'w> {
     out: Box<dyn Write + 'w>,
-    /// The alert's head, reused from alert to alert.
-    line: Vec<u8>,
+    /// Alerts written and not yet handed to `out`: each is written here whole (an alert
+    /// carries its event, 2 KB on average), and handed on in blocks of [`JSONL_BLOCK`] bytes,
+    /// which a buffered `out` passes straight through instead of copying them once more.
+    lines: Vec<u8>,
     /// The alert's location as text, reused from alert to alert.
     location: String,
     /// The last alert's file and its name as a JSON string: a file's alerts come together.
@@ -223,8 +225,7 @@ impl AlertSink for Jsonl<'_> {
         };
         // Written field by field, strings escaped as `serde_json` escapes them (through
         // `serde_json`, the head cost 7,000 instructions an alert).
-        let line = &mut self.line;
-        line.clear();
+        let line = &mut self.lines;
         let number = |line: &mut Vec<u8>, n: Option<u64>| match n {
             Some(n) => line.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
             None => line.extend_from_slice(b"null"),
@@ -261,11 +262,34 @@ impl AlertSink for Jsonl<'_> {
         line.extend_from_slice(b",\"event\":");
         line.extend_from_slice(event.json().as_bytes());
         line.extend_from_slice(b"}\n");
-        self.out.write_all(line)
+        if self.lines.len() >= JSONL_BLOCK {
+            self.hand_on()?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.hand_on()?;
         self.out.flush()
+    }
+}
+
+/// Bytes of JSON Lines alerts handed to the output at a time.
+const JSONL_BLOCK: usize = 1 << 20;
+
+impl Jsonl<'_> {
+    fn hand_on(&mut self) -> io::Result<()> {
+        let written = self.out.write_all(&self.lines);
+        self.lines.clear();
+        written
+    }
+}
+
+impl Drop for Jsonl<'_> {
+    /// Alerts still held are written when the hunt stops early (on an error), as a buffered
+    /// writer writes what it holds when dropped.
+    fn drop(&mut self) {
+        let _ = self.hand_on();
     }
 }
 
@@ -423,6 +447,66 @@ mod tests {
         source: &'a str,
         file: &'a str,
         location: &'a str,
+    }
+
+    /// JSON Lines alerts go out whole and in order however many blocks they fill, and a sink
+    /// dropped without `finish` (a hunt stopped by an error) still writes those it holds.
+    #[test]
+    fn jsonl_alerts_are_all_written_in_blocks_and_when_dropped() {
+        let rule = RuleInfo {
+            title: "t".into(),
+            id: "id".into(),
+            author: "a".into(),
+            level: None,
+            status: None,
+            tags: Vec::new(),
+            path: "r.yml".into(),
+            fields: Vec::new(),
+        };
+        let file: Arc<Path> = Arc::from(Path::new("a.evtx"));
+        let alert = |n: usize| Alert {
+            rule: 0,
+            source: "s",
+            file: Arc::clone(&file),
+            event: Arc::new(AlertEvent::from_parts(
+                Location::Source,
+                Some(n as u32),
+                None,
+                [
+                    "",
+                    "",
+                    "",
+                    &format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(3000)),
+                ],
+            )),
+            key_fields: Vec::new(),
+        };
+        let count = 2 * JSONL_BLOCK / 3000 + 7;
+        for finish in [true, false] {
+            let mut out = Vec::new();
+            {
+                let mut sink = sink(Format::Jsonl, Box::new(&mut out), false);
+                for n in 0..count {
+                    sink.alert(&alert(n), &rule).expect("written");
+                }
+                if finish {
+                    sink.finish().expect("flushed");
+                }
+            }
+            let text = String::from_utf8(out).expect("utf-8");
+            let ids: Vec<u64> = text
+                .lines()
+                .map(|line| {
+                    let alert: serde_json::Value = serde_json::from_str(line).expect("json");
+                    alert["event_id"].as_u64().expect("id")
+                })
+                .collect();
+            assert_eq!(
+                ids,
+                (0..count as u64).collect::<Vec<_>>(),
+                "finish: {finish}"
+            );
+        }
     }
 
     /// A JSON Lines alert is the head `serde_json` would write, then the event spliced in:
