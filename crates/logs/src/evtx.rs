@@ -57,6 +57,8 @@ pub(crate) struct EvtxRead<'a> {
     pub(crate) path: &'a Arc<Path>,
     pub(crate) chunks: Range<u64>,
     pub(crate) options: &'a ReadOptions,
+    /// The file's first bytes (up to its header's size), when the caller has read them.
+    pub(crate) head: Option<&'a [u8]>,
 }
 
 /// Read the records of `read.chunks`.
@@ -70,6 +72,31 @@ pub(crate) fn read_evtx(
 ) -> Result<UnitStats, ReadError> {
     let path = read.path;
     let file = File::open(path).map_err(|e| ReadError::io(path, "open", e))?;
+    read_evtx_file(
+        read,
+        &file,
+        None,
+        chunk_buffer,
+        shapes,
+        event,
+        on_event,
+        on_problem,
+    )
+}
+
+/// [`read_evtx`] from the file already open, of `len` bytes if known.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn read_evtx_file(
+    read: &EvtxRead<'_>,
+    file: &File,
+    len: Option<u64>,
+    chunk_buffer: &mut ChunkBuffer,
+    shapes: &mut Shapes,
+    event: &mut EventBuf,
+    on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    on_problem: &mut dyn FnMut(ReadProblem),
+) -> Result<UnitStats, ReadError> {
+    let path = read.path;
     let mut unit = Unit {
         path,
         stats: UnitStats::default(),
@@ -81,7 +108,7 @@ pub(crate) fn read_evtx(
     };
     // Chunks past those the file header counts may be the unused space files are
     // preallocated with; only a sound header is believed.
-    let declared_chunks = unit.file_header(&file, read.chunks.start == 0)?;
+    let declared_chunks = unit.file_header(file, read.head, read.chunks.start == 0)?;
     let settings = Arc::new(
         ParserSettings::new()
             .indent(false)
@@ -89,10 +116,13 @@ pub(crate) fn read_evtx(
             .validate_checksums(read.options.validate_checksums)
             .recover_records(read.options.recover_records),
     );
-    let file_len = file
-        .metadata()
-        .map_err(|e| ReadError::io(path, "stat", e))?
-        .len();
+    let file_len = match len {
+        Some(len) => len,
+        None => file
+            .metadata()
+            .map_err(|e| ReadError::io(path, "stat", e))?
+            .len(),
+    };
     for chunk in read.chunks.clone() {
         let offset = FILE_HEADER_SIZE + chunk * CHUNK_SIZE;
         let read_error = |e| ReadError::io(path, format!("read at byte {offset}"), e);
@@ -105,7 +135,7 @@ pub(crate) fn read_evtx(
             ChunkExtent::Used
         };
         let available =
-            read_chunk(&file, (offset, file_len), extent, chunk_buffer).map_err(read_error)?;
+            read_chunk(file, (offset, file_len), extent, chunk_buffer).map_err(read_error)?;
         if available == 0 {
             break;
         }
@@ -302,10 +332,22 @@ impl Unit<'_> {
     /// The number of chunks the file header counts, when the header is sound. With
     /// `report` (the unit that starts the file): fail on a file that is not EVTX, and report
     /// a damaged header, whose chunks are read anyway (they are found at fixed offsets).
-    fn file_header(&mut self, file: &File, report: bool) -> Result<Option<u64>, ReadError> {
+    fn file_header(
+        &mut self,
+        file: &File,
+        head: Option<&[u8]>,
+        report: bool,
+    ) -> Result<Option<u64>, ReadError> {
         let mut header = [0; FILE_HEADER_SIZE as usize];
-        let filled = fill_at(file, &mut header, 0)
-            .map_err(|e| ReadError::io(self.path, "read at byte 0", e))?;
+        let filled = match head {
+            Some(head) => {
+                let filled = head.len().min(header.len());
+                header[..filled].copy_from_slice(&head[..filled]);
+                filled
+            }
+            None => fill_at(file, &mut header, 0)
+                .map_err(|e| ReadError::io(self.path, "read at byte 0", e))?,
+        };
         if !header.starts_with(FILE_MAGIC) {
             if !report {
                 return Ok(None);

@@ -169,6 +169,10 @@ pub struct UnitStats {
     /// those values when an alert asked for them; `evtx` rendered the others that were asked
     /// for.
     pub json_from_values: u64,
+    /// The unit was a file told only when read ([`UnitKind::File`](crate::UnitKind)) that
+    /// turned out to be no log (empty, neither EVTX nor JSON, or unreadable): nothing was read,
+    /// as discovery skips such files without a word when it tells them itself.
+    pub not_a_log: bool,
 }
 
 /// Format an error with its chain of sources: `evtx` wraps the useful detail in sources.

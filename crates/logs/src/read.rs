@@ -6,9 +6,9 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::evtx::{ChunkBuffer, EvtxRead, read_evtx};
+use crate::evtx::{ChunkBuffer, EvtxRead, read_evtx, read_evtx_file};
 use crate::problem::{ReadError, ReadProblem, UnitStats};
-use crate::source::{UnitKind, WorkUnit};
+use crate::source::{Told, UnitKind, WorkUnit, tell};
 use crate::template::Shapes;
 use crate::text::{TextRead, read_text};
 use crate::{Event, EventBuf, LayoutChoice};
@@ -85,6 +85,7 @@ where
                 path,
                 chunks: chunks.clone(),
                 options,
+                head: None,
             };
             read_evtx(
                 &read,
@@ -109,6 +110,7 @@ where
                 &mut on_problem,
             )
         }
+        UnitKind::File { len } => read_file(unit, *len, options, scratch, on_event, on_problem),
         UnitKind::Stdin => {
             let read = text_read(path, 0, options);
             read_text(
@@ -120,6 +122,63 @@ where
                 &mut on_problem,
             )
         }
+    }
+}
+
+/// A whole file, told EVTX or JSON here, as discovery would have told it, from the same
+/// open file it is then read from.
+fn read_file<E, P>(
+    unit: &WorkUnit,
+    len: u64,
+    options: &ReadOptions,
+    scratch: &mut ReadScratch,
+    mut on_event: E,
+    mut on_problem: P,
+) -> Result<UnitStats, ReadError>
+where
+    E: FnMut(Event<'_>) -> ControlFlow<()>,
+    P: FnMut(ReadProblem),
+{
+    let path = &unit.path;
+    let not_a_log = UnitStats {
+        not_a_log: true,
+        ..UnitStats::default()
+    };
+    let Ok(file) = File::open(path) else {
+        return Ok(not_a_log);
+    };
+    let mut head = [0; 4096];
+    let Ok(filled) = crate::evtx::fill_at(&file, &mut head, 0) else {
+        return Ok(not_a_log);
+    };
+    match tell(&head[..filled], len) {
+        Told::Evtx => {
+            let read = EvtxRead {
+                path,
+                chunks: 0..crate::evtx::chunk_count(len),
+                options,
+                head: Some(&head[..filled]),
+            };
+            read_evtx_file(
+                &read,
+                &file,
+                Some(len),
+                &mut scratch.chunk,
+                &mut scratch.shapes,
+                &mut scratch.event,
+                &mut on_event,
+                &mut on_problem,
+            )
+        }
+        Told::Json { .. } => read_text(
+            file.take(len),
+            &text_read(path, 0, options),
+            &mut scratch.text,
+            &mut scratch.event,
+            &mut on_event,
+            &mut on_problem,
+        ),
+        Told::Skip(_) => Ok(not_a_log),
     }
 }
 

@@ -40,6 +40,12 @@ pub struct DiscoverOptions {
     /// Target bytes per JSON work unit (at least 64 KiB). JSON Lines files are split at line
     /// starts; files that start with `[` are never split.
     pub json_unit_bytes: u64,
+    /// Files found in folders that are no larger than one work unit become one
+    /// [`UnitKind::File`] each, told EVTX or JSON by their reader ([`SourceKind::Deferred`]),
+    /// instead of being opened here to be told and opened again to be read: over many small
+    /// files that second opening cost as much as a tenth of a hunt. Named files are always
+    /// told here.
+    pub defer_small_files: bool,
 }
 
 impl Default for DiscoverOptions {
@@ -47,6 +53,7 @@ impl Default for DiscoverOptions {
         DiscoverOptions {
             evtx_chunks_per_unit: 16,
             json_unit_bytes: 8 << 20,
+            defer_small_files: false,
         }
     }
 }
@@ -60,6 +67,9 @@ pub enum SourceKind {
     Json,
     /// Standard input, read as JSON.
     Stdin,
+    /// A file told EVTX or JSON when it is read ([`DiscoverOptions::defer_small_files`]);
+    /// one that is neither reads as nothing ([`UnitStats::not_a_log`](crate::UnitStats)).
+    Deferred,
     /// Not read, for this reason.
     Skipped(SkipReason),
 }
@@ -156,6 +166,12 @@ pub enum UnitKind {
     },
     /// All of standard input.
     Stdin,
+    /// A whole file of `len` bytes, told EVTX or JSON by its content when it is read
+    /// ([`DiscoverOptions::defer_small_files`]).
+    File {
+        /// Its length when it was found.
+        len: u64,
+    },
 }
 
 impl WorkUnit {
@@ -180,6 +196,7 @@ impl WorkUnit {
             UnitKind::Evtx { chunks } => (chunks.end - chunks.start) * evtx::CHUNK_SIZE,
             UnitKind::Json { bytes } => bytes.end - bytes.start,
             UnitKind::Stdin => 0,
+            UnitKind::File { len } => *len,
         }
     }
 }
@@ -279,7 +296,10 @@ impl Discovery<'_> {
                     explicit,
                 },
                 Found::File { path, explicit } => {
-                    let classified = classify(&path, options);
+                    let classified = match options.defer_small_files && !explicit {
+                        true => defer_or_classify(&path, options),
+                        false => classify(&path, options),
+                    };
                     Opened::File {
                         path,
                         explicit,
@@ -431,6 +451,46 @@ impl Discovery<'_> {
 /// What a file holds, and its work units.
 type Classified = (SourceKind, Vec<UnitKind>);
 
+/// A file no larger than one work unit as a [`UnitKind::File`] (its length read, the file
+/// not opened), a larger one told now.
+fn defer_or_classify(path: &Path, options: &DiscoverOptions) -> std::io::Result<Classified> {
+    let smallest_unit = (evtx::FILE_HEADER_SIZE
+        + options.evtx_chunks_per_unit.max(1) * evtx::CHUNK_SIZE)
+        .min(options.json_unit_bytes.max(1 << 16));
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() <= smallest_unit => Ok((
+            SourceKind::Deferred,
+            vec![UnitKind::File { len: meta.len() }],
+        )),
+        _ => classify(path, options),
+    }
+}
+
+/// What a file is, told by its first bytes (`head`, up to 4 KiB) and its length.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Told {
+    Evtx,
+    /// JSON; `splittable` at line starts (it starts with an object, or only whitespace
+    /// comes in the head).
+    Json {
+        splittable: bool,
+    },
+    Skip(SkipReason),
+}
+
+pub(crate) fn tell(head: &[u8], len: u64) -> Told {
+    if head.starts_with(FILE_MAGIC) {
+        return Told::Evtx;
+    }
+    match sniff_text(head) {
+        Sniffed::Unknown => Told::Skip(SkipReason::UnknownFormat),
+        Sniffed::Empty if len <= head.len() as u64 => Told::Skip(SkipReason::Empty),
+        // Only whitespace in the first 4 KiB, more after: the reader judges the rest.
+        Sniffed::Empty => Told::Json { splittable: false },
+        Sniffed::Json { splittable } => Told::Json { splittable },
+    }
+}
+
 /// What the file at `path` holds, and its work units.
 fn classify(path: &Path, options: &DiscoverOptions) -> std::io::Result<Classified> {
     let file = File::open(path)?;
@@ -438,27 +498,20 @@ fn classify(path: &Path, options: &DiscoverOptions) -> std::io::Result<Classifie
     let mut head = [0; 4096];
     let filled = evtx::fill_at(&file, &mut head, 0)?;
     let head = &head[..filled];
-    if head.starts_with(FILE_MAGIC) {
-        let chunks = evtx::chunk_count(len);
-        let per_unit = options.evtx_chunks_per_unit.max(1);
-        // At least one unit, which checks the file header.
-        let units = (0..chunks.div_ceil(per_unit).max(1))
-            .map(|unit| UnitKind::Evtx {
-                chunks: unit * per_unit..((unit + 1) * per_unit).min(chunks),
-            })
-            .collect();
-        return Ok((SourceKind::Evtx, units));
-    }
-    let splittable = match sniff_text(head) {
-        Sniffed::Unknown => {
-            return Ok((SourceKind::Skipped(SkipReason::UnknownFormat), Vec::new()));
+    let splittable = match tell(head, len) {
+        Told::Evtx => {
+            let chunks = evtx::chunk_count(len);
+            let per_unit = options.evtx_chunks_per_unit.max(1);
+            // At least one unit, which checks the file header.
+            let units = (0..chunks.div_ceil(per_unit).max(1))
+                .map(|unit| UnitKind::Evtx {
+                    chunks: unit * per_unit..((unit + 1) * per_unit).min(chunks),
+                })
+                .collect();
+            return Ok((SourceKind::Evtx, units));
         }
-        Sniffed::Empty if len <= filled as u64 => {
-            return Ok((SourceKind::Skipped(SkipReason::Empty), Vec::new()));
-        }
-        // Only whitespace in the first 4 KiB, more after: the reader judges the rest.
-        Sniffed::Empty => false,
-        Sniffed::Json { splittable } => splittable,
+        Told::Skip(reason) => return Ok((SourceKind::Skipped(reason), Vec::new())),
+        Told::Json { splittable } => splittable,
     };
     let units = if splittable {
         split_json(&file, len, options.json_unit_bytes.max(1 << 16))?

@@ -266,3 +266,61 @@ fn json_split_into_small_units_reads_the_same_events() {
         }
     }
 }
+
+/// Files told only when read (`defer_small_files`) read exactly as files told by discovery:
+/// every event and problem of every source of the whole corpus, EVTX and JSON, and the files
+/// that are no log (READMEs, rule files) read as nothing.
+#[test]
+fn deferred_files_read_as_discovered_ones() {
+    let Some(shared) = shared() else { return };
+    let inputs = [Input::Path(shared.join("corpus"))];
+    let told = discover(&inputs, &DiscoverOptions::default());
+    let deferring = DiscoverOptions {
+        defer_small_files: true,
+        ..DiscoverOptions::default()
+    };
+    let deferred = discover(&inputs, &deferring);
+    assert!(
+        deferred
+            .iter()
+            .filter(|s| *s.kind() == SourceKind::Deferred)
+            .count()
+            > 100
+    );
+    assert!(told.iter().all(|s| *s.kind() != SourceKind::Deferred));
+    // Sources that are no log have no units when told, and read as no log when deferred.
+    let mut scratch = ReadScratch::new();
+    let mut not_logs = 0;
+    for source in &deferred {
+        for unit in source.units() {
+            let stats = read_unit(
+                unit,
+                &ReadOptions::default(),
+                &mut scratch,
+                |_| ControlFlow::Continue(()),
+                |_| {},
+            )
+            .unwrap();
+            not_logs += usize::from(stats.not_a_log);
+        }
+    }
+    let told_not_logs = told.iter().filter(|s| s.units().is_empty()).count();
+    let deferred_empty = deferred.iter().filter(|s| s.units().is_empty()).count();
+    assert!(not_logs > 0);
+    assert_eq!(not_logs + deferred_empty, told_not_logs);
+    // The same events and problems, by source (a source with no events aside: a deferred
+    // file that is no log has a unit, which reads nothing).
+    let read = |sources| {
+        let (mut events, problems) = read_all(sources);
+        events.retain(|_, events: &mut Vec<Owned>| !events.is_empty());
+        (events, problems)
+    };
+    let ((deferred_events, deferred_problems), (told_events, told_problems)) =
+        (read(&deferred), read(&told));
+    assert_eq!(deferred_problems, told_problems);
+    assert!(deferred_events.len() > 300);
+    assert!(deferred_events.keys().eq(told_events.keys()));
+    for (path, events) in &told_events {
+        assert!(deferred_events[path] == *events, "{}", path.display());
+    }
+}

@@ -192,3 +192,76 @@ fn json_lines_split_at_event_lines() {
     let sources = discover(&[Input::Path(array)], &options);
     assert_eq!(sources[0].units().len(), 1);
 }
+
+/// With `defer_small_files`, a file found in a folder and no larger than one unit is one
+/// whole-file unit, told when read; larger files and named files are told here.
+#[test]
+fn small_files_in_folders_are_told_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fake_evtx(&root.join("big.evtx"), 17);
+    fake_evtx(&root.join("small.evtx"), 16);
+    std::fs::write(root.join("a.json"), "{\"a\":1}\n").unwrap();
+    std::fs::write(root.join("notes.yml"), "title: x\n").unwrap();
+    let options = DiscoverOptions {
+        defer_small_files: true,
+        ..DiscoverOptions::default()
+    };
+    let inputs = [
+        Input::Path(root.to_path_buf()),
+        Input::Path(root.join("notes.yml")),
+    ];
+    let sources = discover(&inputs, &options);
+    let found: Vec<_> = sources
+        .iter()
+        .map(|s| {
+            let units: Vec<_> = s.units().iter().map(|u| u.kind().clone()).collect();
+            (name(s.path(), root), s.kind().clone(), units)
+        })
+        .collect();
+    let deferred = |len| (SourceKind::Deferred, vec![UnitKind::File { len }]);
+    let expected = [
+        ("a.json", deferred(8)),
+        (
+            "big.evtx",
+            (
+                SourceKind::Evtx,
+                vec![
+                    UnitKind::Evtx { chunks: 0..16 },
+                    UnitKind::Evtx { chunks: 16..17 },
+                ],
+            ),
+        ),
+        ("notes.yml", deferred(9)),
+        ("small.evtx", deferred(4096 + 16 * 65536)),
+        (
+            "notes.yml",
+            (SourceKind::Skipped(SkipReason::UnknownFormat), Vec::new()),
+        ),
+    ];
+    let expected: Vec<_> = expected
+        .into_iter()
+        .map(|(name, (kind, units))| (name.to_string(), kind, units))
+        .collect();
+    assert_eq!(found, expected);
+    // Read: the JSON file's event; the rule file, and a file gone since, read as no log.
+    let read = |unit| {
+        let mut events = 0;
+        let stats = sigrun_logs::read_unit(
+            unit,
+            &sigrun_logs::ReadOptions::default(),
+            &mut sigrun_logs::ReadScratch::new(),
+            |_| {
+                events += 1;
+                std::ops::ControlFlow::Continue(())
+            },
+            |problem| panic!("{problem}"),
+        )
+        .unwrap();
+        (events, stats.not_a_log)
+    };
+    assert_eq!(read(&sources[0].units()[0]), (1, false));
+    assert_eq!(read(&sources[2].units()[0]), (0, true));
+    std::fs::remove_file(root.join("a.json")).unwrap();
+    assert_eq!(read(&sources[0].units()[0]), (0, true));
+}

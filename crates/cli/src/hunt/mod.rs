@@ -260,7 +260,13 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
                 &mut std::io::stderr(),
             )
         },
-        || discover(&inputs, &DiscoverOptions::default()),
+        || {
+            let options = DiscoverOptions {
+                defer_small_files: true,
+                ..DiscoverOptions::default()
+            };
+            discover(&inputs, &options)
+        },
     );
     let Compiled {
         plan,
@@ -400,6 +406,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         UnitResult::size,
         |result| -> anyhow::Result<()> {
             summary.events += result.events;
+            // A file found in a folder and told only when read, that was no log.
+            summary.files -= usize::from(result.not_a_log);
             summary.read_problems += result.problems.len() as u64;
             for problem in &result.problems {
                 writeln!(stderr, "{problem}")?;
@@ -451,6 +459,8 @@ struct UnitResult<'e> {
     alerts: Vec<Alert<'e>>,
     problems: Vec<String>,
     events: u64,
+    /// The unit was a file that turned out to be no log ([`sigrun_logs::UnitStats::not_a_log`]).
+    not_a_log: bool,
     weight: u64,
 }
 
@@ -508,17 +518,18 @@ fn hunt_unit<'e>(
         },
         |problem| problems.push(problem.to_string()),
     );
-    let events = match stats {
-        Ok(stats) => stats.events,
+    let (events, not_a_log) = match stats {
+        Ok(stats) => (stats.events, stats.not_a_log),
         Err(error) => {
             problems.push(error.to_string());
-            0
+            (0, false)
         }
     };
     UnitResult {
         alerts,
         problems,
         events,
+        not_a_log,
         weight: unit.weight(),
     }
 }
@@ -551,6 +562,7 @@ mod tests {
             alerts,
             problems: vec!["p".repeat(10)],
             events: 2,
+            not_a_log: false,
             weight: 0,
         };
         let shared = result(vec![alert(&one), alert(&one), alert(&one)]);
