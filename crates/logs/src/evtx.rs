@@ -57,8 +57,16 @@ pub(crate) struct EvtxRead<'a> {
     pub(crate) path: &'a Arc<Path>,
     pub(crate) chunks: Range<u64>,
     pub(crate) options: &'a ReadOptions,
-    /// The file's first bytes (up to its header's size), when the caller has read them.
-    pub(crate) head: Option<&'a [u8]>,
+    /// The file, when the caller has opened it: its length and first bytes (up to its
+    /// header's size), read already. Else it is opened here.
+    pub(crate) opened: Option<Opened<'a>>,
+}
+
+/// A file opened and begun by the caller of [`read_evtx`].
+pub(crate) struct Opened<'a> {
+    pub(crate) file: &'a File,
+    pub(crate) len: u64,
+    pub(crate) head: &'a [u8],
 }
 
 /// Read the records of `read.chunks`.
@@ -71,32 +79,14 @@ pub(crate) fn read_evtx(
     on_problem: &mut dyn FnMut(ReadProblem),
 ) -> Result<UnitStats, ReadError> {
     let path = read.path;
-    let file = File::open(path).map_err(|e| ReadError::io(path, "open", e))?;
-    read_evtx_file(
-        read,
-        &file,
-        None,
-        chunk_buffer,
-        shapes,
-        event,
-        on_event,
-        on_problem,
-    )
-}
-
-/// [`read_evtx`] from the file already open, of `len` bytes if known.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn read_evtx_file(
-    read: &EvtxRead<'_>,
-    file: &File,
-    len: Option<u64>,
-    chunk_buffer: &mut ChunkBuffer,
-    shapes: &mut Shapes,
-    event: &mut EventBuf,
-    on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
-    on_problem: &mut dyn FnMut(ReadProblem),
-) -> Result<UnitStats, ReadError> {
-    let path = read.path;
+    let file_opened_here;
+    let file = match &read.opened {
+        Some(opened) => opened.file,
+        None => {
+            file_opened_here = File::open(path).map_err(|e| ReadError::io(path, "open", e))?;
+            &file_opened_here
+        }
+    };
     let mut unit = Unit {
         path,
         stats: UnitStats::default(),
@@ -108,7 +98,8 @@ pub(crate) fn read_evtx_file(
     };
     // Chunks past those the file header counts may be the unused space files are
     // preallocated with; only a sound header is believed.
-    let declared_chunks = unit.file_header(file, read.head, read.chunks.start == 0)?;
+    let head = read.opened.as_ref().map(|opened| opened.head);
+    let declared_chunks = unit.file_header(file, head, read.chunks.start == 0)?;
     let settings = Arc::new(
         ParserSettings::new()
             .indent(false)
@@ -116,8 +107,8 @@ pub(crate) fn read_evtx_file(
             .validate_checksums(read.options.validate_checksums)
             .recover_records(read.options.recover_records),
     );
-    let file_len = match len {
-        Some(len) => len,
+    let file_len = match &read.opened {
+        Some(opened) => opened.len,
         None => file
             .metadata()
             .map_err(|e| ReadError::io(path, "stat", e))?

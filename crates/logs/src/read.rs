@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::evtx::{ChunkBuffer, EvtxRead, read_evtx, read_evtx_file};
+use crate::evtx::{ChunkBuffer, EvtxRead, Opened, read_evtx};
 use crate::problem::{ReadError, ReadProblem, UnitStats};
 use crate::source::{Told, UnitKind, WorkUnit, tell};
 use crate::template::Shapes;
@@ -85,7 +85,7 @@ where
                 path,
                 chunks: chunks.clone(),
                 options,
-                head: None,
+                opened: None,
             };
             read_evtx(
                 &read,
@@ -110,7 +110,13 @@ where
                 &mut on_problem,
             )
         }
-        UnitKind::File { len } => read_file(unit, *len, options, scratch, on_event, on_problem),
+        UnitKind::File { len } => read_file(
+            (unit, *len),
+            options,
+            scratch,
+            &mut on_event,
+            &mut on_problem,
+        ),
         UnitKind::Stdin => {
             let read = text_read(path, 0, options);
             read_text(
@@ -127,18 +133,13 @@ where
 
 /// A whole file, told EVTX or JSON here, as discovery would have told it, from the same
 /// open file it is then read from.
-fn read_file<E, P>(
-    unit: &WorkUnit,
-    len: u64,
+fn read_file(
+    (unit, len): (&WorkUnit, u64),
     options: &ReadOptions,
     scratch: &mut ReadScratch,
-    mut on_event: E,
-    mut on_problem: P,
-) -> Result<UnitStats, ReadError>
-where
-    E: FnMut(Event<'_>) -> ControlFlow<()>,
-    P: FnMut(ReadProblem),
-{
+    on_event: &mut dyn FnMut(Event<'_>) -> ControlFlow<()>,
+    on_problem: &mut dyn FnMut(ReadProblem),
+) -> Result<UnitStats, ReadError> {
     let path = &unit.path;
     let not_a_log = UnitStats {
         not_a_log: true,
@@ -157,17 +158,19 @@ where
                 path,
                 chunks: 0..crate::evtx::chunk_count(len),
                 options,
-                head: Some(&head[..filled]),
+                opened: Some(Opened {
+                    file: &file,
+                    len,
+                    head: &head[..filled],
+                }),
             };
-            read_evtx_file(
+            read_evtx(
                 &read,
-                &file,
-                Some(len),
                 &mut scratch.chunk,
                 &mut scratch.shapes,
                 &mut scratch.event,
-                &mut on_event,
-                &mut on_problem,
+                on_event,
+                on_problem,
             )
         }
         Told::Json { .. } => read_text(
@@ -175,8 +178,8 @@ where
             &text_read(path, 0, options),
             &mut scratch.text,
             &mut scratch.event,
-            &mut on_event,
-            &mut on_problem,
+            on_event,
+            on_problem,
         ),
         Told::Skip(_) => Ok(not_a_log),
     }
