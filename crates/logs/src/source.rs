@@ -224,7 +224,8 @@ impl Ord for WorkUnit {
 /// Expand `inputs` into sources, in order: folders recursively with entries sorted by name,
 /// glob patterns in sorted order, so the same inputs always give the same sources. Every file
 /// is recognised by its content, not its name; files that are not read are returned as
-/// [`SourceKind::Skipped`] with the reason.
+/// [`SourceKind::Skipped`] with the reason (those told only when read,
+/// [`SourceKind::Deferred`], read as nothing instead).
 pub fn discover(inputs: &[Input], options: &DiscoverOptions) -> Vec<Source> {
     let mut discovery = Discovery {
         options,
@@ -466,18 +467,20 @@ fn defer_or_classify(path: &Path, options: &DiscoverOptions) -> std::io::Result<
     }
 }
 
-/// What a file is, told by its first bytes (`head`, up to 4 KiB) and its length.
+/// What a file is.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Told {
     Evtx,
-    /// JSON; `splittable` at line starts (it starts with an object, or only whitespace
-    /// comes in the head).
+    /// JSON; `splittable` at line starts when it starts with an object (JSON Lines), not
+    /// when it starts with an array or its head holds only whitespace.
     Json {
         splittable: bool,
     },
     Skip(SkipReason),
 }
 
+/// What a file of `len` bytes is, told by its first bytes (`head`, up to 4 KiB): by discovery,
+/// or by the reader of a [`UnitKind::File`].
 pub(crate) fn tell(head: &[u8], len: u64) -> Told {
     if head.starts_with(FILE_MAGIC) {
         return Told::Evtx;
