@@ -7,17 +7,15 @@ mod common;
 #[path = "../../logs/tests/common/counting.rs"]
 mod counting;
 
-use common::{read_logs, shared_dir, windows};
+use common::{read_logs, sigmahq_windows, windows};
 use counting::allocations_so_far;
 use sigrun_engine::{CompileOptions, Engine};
 
 #[test]
 fn no_allocation_per_event_when_matching() {
-    let Some(shared) = shared_dir() else {
-        println!("skipped: ../shared is absent");
+    let Some((shared, set)) = sigmahq_windows() else {
         return;
     };
-    let (set, _) = sigrun_rule::RuleSet::load(&[shared.join("corpus/sigma/rules/windows")]);
     let documents = set.numbered_documents();
     let (engine, _) = Engine::compile_documents(&documents, windows(), &CompileOptions::default());
     let mut scratch = engine.new_scratch();

@@ -170,11 +170,9 @@ proptest! {
 
 #[test]
 fn whole_windows_rule_set_over_the_attack_samples() {
-    let Some(shared) = shared_dir() else {
-        println!("skipped: ../shared is absent");
+    let Some((shared, set)) = sigmahq_windows() else {
         return;
     };
-    let (set, _) = sigrun_rule::RuleSet::load(&[shared.join("corpus/sigma/rules/windows")]);
     let documents = set.numbered_documents();
     let options = CompileOptions::default();
     let (compiled, problems) = Engine::compile_documents(&documents, windows(), &options);

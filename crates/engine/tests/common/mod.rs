@@ -43,6 +43,18 @@ pub fn rules(set: &RuleSet) -> Vec<(usize, &SigmaRule)> {
         .collect()
 }
 
+/// SigmaHQ's Windows rules from `../shared`, with the shared folder: `None`, and one printed
+/// line, when it is absent. Every file must load.
+pub fn sigmahq_windows() -> Option<(PathBuf, RuleSet)> {
+    let Some(shared) = shared_dir() else {
+        println!("skipped: ../shared is absent");
+        return None;
+    };
+    let (set, errors) = RuleSet::load(&[shared.join("corpus/sigma/rules/windows")]);
+    assert!(errors.is_empty(), "{errors:?}");
+    Some((shared, set))
+}
+
 pub fn windows() -> &'static Pipeline {
     Pipeline::builtin("windows").expect("builtin")
 }
