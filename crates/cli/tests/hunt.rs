@@ -184,6 +184,31 @@ fn bad_input_is_skipped_counted_and_reported() {
     assert_eq!(missing.status.code(), Some(3));
 }
 
+/// In a folder, a file that is no log is skipped without a word, and one that cannot be read
+/// (here a link to nothing) is reported by path and counted (exit 4: alerts and problems);
+/// the logs beside them are read.
+#[test]
+fn an_unreadable_file_in_a_folder_is_reported_and_the_rest_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/wmi-persistence.jsonl");
+    std::fs::copy(&samples, dir.path().join("a.jsonl")).expect("copy");
+    std::fs::write(dir.path().join("README.md"), "notes\n").expect("write");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("b.evtx"))
+        .expect("link");
+    let output = hunt_jsonl(&[dir.path().to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert_eq!(alerts(&output).len(), 23, "the log beside it is read whole");
+    let link = dir.path().join("b.evtx").display().to_string();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&link) && l.contains("skipped: unreadable")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("README"), "{stderr}");
+}
+
 #[test]
 fn broken_rules_are_listed_not_dropped() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -170,8 +170,9 @@ pub struct UnitStats {
     /// for.
     pub json_from_values: u64,
     /// The unit was a file told only when read ([`UnitKind::File`](crate::UnitKind)) that
-    /// turned out to be no log (empty, neither EVTX nor JSON, or unreadable): nothing was read,
-    /// as discovery skips such files without a word when it tells them itself.
+    /// turned out to be no log (empty, or neither EVTX nor JSON): nothing was read, as
+    /// discovery skips such files found in folders without a word when it tells them itself.
+    /// A file that cannot be opened or read is an error, as for any unit.
     pub not_a_log: bool,
 }
 

@@ -145,13 +145,10 @@ fn read_file(
         not_a_log: true,
         ..UnitStats::default()
     };
-    let Ok(file) = File::open(path) else {
-        return Ok(not_a_log);
-    };
+    let file = File::open(path).map_err(|e| ReadError::io(path, "open", e))?;
     let mut head = [0; 4096];
-    let Ok(filled) = crate::evtx::fill_at(&file, &mut head, 0) else {
-        return Ok(not_a_log);
-    };
+    let filled = crate::evtx::fill_at(&file, &mut head, 0)
+        .map_err(|e| ReadError::io(path, "read at byte 0", e))?;
     match tell(&head[..filled], len) {
         Told::Evtx => {
             let read = EvtxRead {

@@ -244,10 +244,11 @@ fn small_files_in_folders_are_told_when_read() {
         .map(|(name, (kind, units))| (name.to_string(), kind, units))
         .collect();
     assert_eq!(found, expected);
-    // Read: the JSON file's event; the rule file, and a file gone since, read as no log.
+    // Read: the JSON file's event; the rule file reads as no log; a file gone since is an
+    // error that names it.
     let read = |unit| {
         let mut events = 0;
-        let stats = sigrun_logs::read_unit(
+        sigrun_logs::read_unit(
             unit,
             &sigrun_logs::ReadOptions::default(),
             &mut sigrun_logs::ReadScratch::new(),
@@ -257,11 +258,15 @@ fn small_files_in_folders_are_told_when_read() {
             },
             |problem| panic!("{problem}"),
         )
-        .unwrap();
-        (events, stats.not_a_log)
+        .map(|stats| (events, stats.not_a_log))
+        .map_err(|error| error.to_string())
     };
-    assert_eq!(read(&sources[0].units()[0]), (1, false));
-    assert_eq!(read(&sources[2].units()[0]), (0, true));
+    assert_eq!(read(&sources[0].units()[0]), Ok((1, false)));
+    assert_eq!(read(&sources[2].units()[0]), Ok((0, true)));
     std::fs::remove_file(root.join("a.json")).unwrap();
-    assert_eq!(read(&sources[0].units()[0]), (0, true));
+    let gone = read(&sources[0].units()[0]).unwrap_err();
+    assert!(
+        gone.starts_with(&format!("{}: open failed: ", root.join("a.json").display())),
+        "{gone}"
+    );
 }

@@ -17,8 +17,8 @@ use output::{Format, Summary};
 use rules::RuleSelection;
 use sigrun_engine::{CompileOptions, Engine};
 use sigrun_logs::{
-    DiscoverOptions, Input, Layout, LayoutChoice, ReadOptions, ReadScratch, SourceKind, WorkUnit,
-    discover, read_unit,
+    DiscoverOptions, Input, Layout, LayoutChoice, ReadOptions, ReadScratch, SkipReason, SourceKind,
+    WorkUnit, discover, read_unit,
 };
 use sigrun_pipeline::Pipeline;
 use sigrun_rule::{Level, Status};
@@ -316,8 +316,10 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
 
     let mut unreadable = 0;
     for source in &sources {
+        // Files found in folders that are no log are skipped without a word; files that
+        // cannot be read are reported wherever they were found.
         if let SourceKind::Skipped(reason) = source.kind()
-            && source.is_explicit()
+            && (source.is_explicit() || matches!(reason, SkipReason::Unreadable(_)))
         {
             unreadable += 1;
             writeln!(stderr, "{}: skipped: {reason}", source.path().display())?;
